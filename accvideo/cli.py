@@ -1,0 +1,204 @@
+"""The `accvideo` command line: generate, train-vae, train-teacher.
+
+Bad input ends with a one-line error on stderr and exit code 2, before any model loads and
+without leaving a partial output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """A user error: reported as one line, exit code 2."""
+
+
+@dataclass
+class Job:
+    """One clip to generate."""
+
+    prompt: str
+    seed: int
+    image: Path | None
+    output: Path
+
+
+def read_jobs(args: argparse.Namespace) -> list[Job]:
+    """Turn --prompt / --prompts (.txt or .jsonl) into jobs, validating everything up front."""
+    if args.prompts is None:
+        if args.prompt is None or not args.prompt.strip():
+            raise BadInput("empty prompt: give --prompt TEXT or --prompts FILE")
+        image = Path(args.image) if args.image else None
+        return [Job(args.prompt, args.seed, image, Path(args.output))]
+    path = Path(args.prompts)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInput(f"cannot read prompts file {path}: {err.__class__.__name__}") from err
+    out_dir = Path(args.output_dir)
+    jobs: list[Job] = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if path.suffix == ".jsonl":
+            try:
+                obj = json.loads(line)
+                prompt, seed, image = obj["prompt"], int(obj.get("seed", args.seed + len(jobs))), obj.get("image")
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+                raise BadInput(f"{path}:{lineno}: not a JSON object with a 'prompt' ({err.__class__.__name__})") from err
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise BadInput(f"{path}:{lineno}: empty prompt")
+            image_path = (path.parent / image) if image else (Path(args.image) if args.image else None)
+        else:
+            prompt, seed, image_path = line.strip(), args.seed + len(jobs), Path(args.image) if args.image else None
+        jobs.append(Job(prompt, seed, image_path, out_dir / f"{len(jobs):04d}.mp4"))
+    if not jobs:
+        raise BadInput(f"no prompts in {path}")
+    return jobs
+
+
+def check_jobs(jobs: list[Job], height: int, width: int, frames: int) -> dict[Path, object]:
+    """Validate geometry and images before loading any model; returns the decoded images."""
+    from accvideo.shapes.spec import check_geometry
+    from accvideo.video import read_image
+
+    try:
+        check_geometry(height, width, frames)
+    except ValueError as err:
+        raise BadInput(str(err)) from err
+    images = {}
+    for job in jobs:
+        if job.image is None or job.image in images:
+            continue
+        try:
+            image = read_image(job.image)
+        except ValueError as err:
+            raise BadInput(str(err)) from err
+        if image.shape[:2] != (height, width):
+            raise BadInput(f"image {job.image} is {image.shape[1]}x{image.shape[0]}, the clip is {width}x{height}")
+        images[job.image] = image
+    return images
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate clips with a teacher, a student or a model folder."""
+    import numpy as np
+
+    from accvideo.pipeline import SamplingSettings, VideoGenerator, resolve_model
+    from accvideo.video import write_mp4
+
+    try:
+        folder = resolve_model(args.model)
+    except FileNotFoundError as err:
+        raise BadInput(str(err)) from err
+    settings = SamplingSettings.load(folder)
+    height, width, frames = args.height or settings.height, args.width or settings.width, args.frames or settings.frames
+    jobs = read_jobs(args)
+    images = check_jobs(jobs, height, width, frames)
+    if args.steps is not None and args.steps < 1:
+        raise BadInput(f"--steps must be at least 1, got {args.steps}")
+    gen = VideoGenerator.from_folder(str(folder), device=args.device)
+    for job in jobs:
+        image = images[job.image][None] if job.image is not None else None
+        out = gen([job.prompt], [job.seed], steps=args.steps, guidance=args.guidance, height=height, width=width,
+                  frames=frames, images=image, progress=not args.json and len(jobs) == 1)
+        write_mp4(job.output, np.ascontiguousarray(out.frames[0]))
+        t = out.timings
+        record = {"prompt": job.prompt, "seed": job.seed, "steps": out.steps, "nfe": out.nfe, "output": str(job.output),
+                  "seconds_text": round(t.text, 4), "seconds_denoise": round(t.denoise, 4),
+                  "seconds_decode": round(t.decode, 4), "seconds_total": round(t.total, 4)}
+        print(json.dumps(record) if args.json else f"wrote {job.output} ({out.steps} steps, {out.nfe} NFE, "
+              f"{t.total:.2f} s)", flush=True)
+    return 0
+
+
+def cmd_train_vae(args: argparse.Namespace) -> int:
+    """Train the ShapesAutoencoder."""
+    from accvideo.training.vae import VAETrainConfig, train_vae
+
+    cfg = VAETrainConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    print(train_vae(cfg, resume=args.resume))
+    return 0
+
+
+def cmd_train_teacher(args: argparse.Namespace) -> int:
+    """Prepare the latent dataset if needed, then train the teacher."""
+    from accvideo.training.teacher import TeacherTrainConfig, prepare_teacher_data, train_teacher
+
+    if not Path(args.data).exists():
+        prepare_teacher_data(args.vae, args.data, args.clips)
+    cfg = TeacherTrainConfig(data=args.data, out=args.out, vae=args.vae, preset=args.preset, steps=args.steps,
+                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, init=args.init)
+    print(train_teacher(cfg, resume=args.resume))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    p = argparse.ArgumentParser(prog="accvideo", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="generate clips (T2V, or I2V with --image)")
+    g.add_argument("--model", default="teacher", help="teacher, student, or a model folder")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--prompt", help="one prompt")
+    src.add_argument("--prompts", help=".txt (one prompt per line) or .jsonl (prompt, seed, image)")
+    g.add_argument("--image", help="first frame (PNG of the clip's size): image-to-video")
+    g.add_argument("--steps", type=int, help="Euler steps (default: the model's)")
+    g.add_argument("--guidance", type=float, help="CFG scale (default: the model's; 1 = off)")
+    g.add_argument("--seed", type=int, default=0, help="noise seed; with --prompts, seed + line index")
+    g.add_argument("--height", type=int)
+    g.add_argument("--width", type=int)
+    g.add_argument("--frames", type=int, help="1 + 4k")
+    g.add_argument("--output", default="output.mp4", help="with --prompt: the mp4 to write")
+    g.add_argument("--output-dir", default="outputs", help="with --prompts: folder of 0000.mp4, 0001.mp4, ...")
+    g.add_argument("--json", action="store_true", help="one JSON line per clip on stdout")
+    g.add_argument("--device", default="cpu")
+    g.set_defaults(func=cmd_generate)
+
+    v = sub.add_parser("train-vae", help="train the miniature's VAE on Shapes clips")
+    v.add_argument("--out", default="runs/vae")
+    v.add_argument("--steps", type=int, default=1500)
+    v.add_argument("--batch-size", type=int, default=8)
+    v.add_argument("--lr", type=float, default=2e-3)
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    v.set_defaults(func=cmd_train_vae)
+
+    t = sub.add_parser("train-teacher", help="train the miniature teacher with flow matching")
+    t.add_argument("--vae", default="assets/vae")
+    t.add_argument("--data", default="runs/teacher_data.pt", help="latent dataset (prepared if missing)")
+    t.add_argument("--clips", type=int, default=6000, help="training clips to prepare")
+    t.add_argument("--out", default="runs/teacher")
+    t.add_argument("--preset", default="shapes-xs")
+    t.add_argument("--steps", type=int, default=4000)
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init", help="start from this transformer folder")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    t.set_defaults(func=cmd_train_teacher)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BadInput as err:
+        print(f"accvideo: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (FileExistsError, FileNotFoundError) as err:
+        print(f"accvideo: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

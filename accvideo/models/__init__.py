@@ -1,0 +1,1 @@
+"""Model components of the miniature: autoencoder, text encoder, teacher transformer."""

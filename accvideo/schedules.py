@@ -1,0 +1,61 @@
+"""Noise schedules of flow matching (Sec. 3.1) and the Euler step of Eq. 5: pure functions.
+
+One function builds the sigma grid for any number of steps; the 50-step teacher and the 5-step
+student both use it. sigma = 1 is pure Gaussian noise, sigma = 0 the clean latent (x_t = (1 - t) x_0 + t x_1).
+"""
+
+from __future__ import annotations
+
+import torch
+
+TEACHER_STEPS = 50  # n, the teacher's number of inference steps (paper Sec. 4.1)
+STUDENT_STEPS = 5  # m, the student's number of steps and key timesteps (paper Sec. 4.2)
+SHIFT = 7.0  # HunyuanVideo's flow shift; with n = 50 and m = 5 it gives the paper's key timesteps
+TIMESTEP_SCALE = 1000.0  # diffusers transformers take t * 1000
+
+
+def shift_sigmas(s: torch.Tensor, shift: float) -> torch.Tensor:
+    """Time shift of SD3 / HunyuanVideo: shift * s / (1 + (shift - 1) * s)."""
+    return shift * s / (1 + (shift - 1) * s)
+
+
+def flow_sigmas(n: int, shift: float = SHIFT) -> torch.Tensor:
+    """The shifted flow-matching grid: n + 1 sigmas from 1 down to 0 (float64, shape (n + 1,))."""
+    if n < 1:
+        raise ValueError(f"need at least one step, got {n}")
+    return shift_sigmas(torch.linspace(1.0, 0.0, n + 1, dtype=torch.float64), shift)
+
+
+def key_indices(n: int, m: int) -> list[int]:
+    """Indices of the m + 1 key timesteps in an n-step grid: every (n / m)-th point."""
+    if n % m:
+        raise ValueError(f"the teacher's steps ({n}) must be a multiple of the student's ({m})")
+    return list(range(0, n + 1, n // m))
+
+
+def key_timesteps(sigmas: torch.Tensor, m: int) -> torch.Tensor:
+    """The m + 1 key timesteps t'_m = 1 > ... > t'_0 = 0 picked from a teacher grid (Sec. 4.2)."""
+    return sigmas[key_indices(len(sigmas) - 1, m)]
+
+
+def uniform_key_timesteps(m: int) -> torch.Tensor:
+    """The ablation's uniform grid of m + 1 timesteps from 1 to 0 (Table 4)."""
+    return torch.linspace(1.0, 0.0, m + 1, dtype=torch.float64)
+
+
+def euler_step(latent: torch.Tensor, velocity: torch.Tensor, sigma: float, sigma_next: float) -> torch.Tensor:
+    """Eq. 5: l_{t_{j-1}} = l_{t_j} + (t_{j-1} - t_j) v(l_{t_j}, t_j), computed in float32."""
+    out = latent.float() + (sigma_next - sigma) * velocity.float()
+    return out.to(latent.dtype)
+
+
+def train_timesteps(batch: int, generator: torch.Generator, shift: float = SHIFT) -> torch.Tensor:
+    """Training sigmas for flow matching (Eq. 3): uniform u, then the sampling grid's shift (shape (B,))."""
+    u = torch.rand(batch, generator=generator, dtype=torch.float64)
+    return shift_sigmas(u, shift).float()
+
+
+def forward_diffuse(x0: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """The flow operation of Sec. 3.1: x_t = (1 - t) x_0 + t x_1, with sigma (B,) broadcast over x0's dims."""
+    s = sigma.view(-1, *([1] * (x0.dim() - 1))).to(x0.dtype)
+    return (1 - s) * x0 + s * noise

@@ -1,0 +1,1 @@
+"""Training loops for the miniature's own components: the VAE and the teacher."""

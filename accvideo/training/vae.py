@@ -1,0 +1,120 @@
+"""`accvideo train-vae`: train the ShapesAutoencoder on rendered Shapes clips."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from accvideo.latents import to_model_space
+from accvideo.shapes import random_spec, render, split_seeds
+from accvideo.training.state import LossLog, cosine_lr, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+
+@dataclass
+class VAETrainConfig:
+    """Settings of one VAE training run."""
+
+    out: str = "runs/vae"  # run folder: checkpoint.pt, loss.csv, final/ (diffusers format)
+    steps: int = 3000  # optimiser steps
+    batch_size: int = 8  # clips per step
+    lr: float = 2e-3  # peak AdamW learning rate
+    warmup: int = 100  # linear warm-up steps
+    kl_weight: float = 1e-6  # weight of the KL term against the per-pixel reconstruction loss
+    train_clips: int = 4000  # rendered training clips, drawn from the training seed range
+    widths: tuple[int, ...] = (32, 96)  # channels per resolution level of the autoencoder
+    blocks_per_level: int = 2  # residual blocks per level
+    z_dim: int = 16  # latent channels
+    checkpoint_every: int = 100  # steps between checkpoints
+    seed: int = 0  # seeds the model init and the batch order
+    threads: int = 2  # torch CPU threads
+
+
+def render_split(split: str, n: int, offset: int = 0) -> np.ndarray:
+    """Render n clips of a split: uint8 (n, F, H, W, 3)."""
+    return np.stack([render(random_spec(s)) for s in split_seeds(split, n, offset)])
+
+
+def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-element L1 + L2 reconstruction loss (unreduced)."""
+    diff = recon - target
+    return diff.abs() + diff.square()
+
+
+def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path:
+    """Train the autoencoder; returns the final diffusers-format folder."""
+    from accvideo.models.autoencoder import ShapesAutoencoder
+
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    ckpt_path = out / "checkpoint.pt"
+    torch.manual_seed(cfg.seed)
+    model = ShapesAutoencoder(z_dim=cfg.z_dim, widths=cfg.widths, blocks_per_level=cfg.blocks_per_level)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    start, elapsed = 0, 0.0
+    if resume:
+        state = load_checkpoint(ckpt_path)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        start, elapsed = state["step"], state["elapsed"]
+    elif ckpt_path.exists():
+        raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    log = LossLog(out / "loss.csv", ["loss", "psnr", "lr"], resume_step=start if resume else None)
+    clips = render_split("train", cfg.train_clips)
+    model.train()
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train-vae")
+    t0 = time.perf_counter()
+    for step in bar:
+        idx = np.random.default_rng([cfg.seed, step]).choice(len(clips), cfg.batch_size, replace=False)
+        x = to_model_space(clips[idx])
+        lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        dist = model.encode(x).latent_dist
+        recon = model.decode(dist.sample()).sample
+        rec = reconstruction_loss(recon, x).mean()
+        kl = dist.kl().mean() / x[0].numel()
+        loss = rec + cfg.kl_weight * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            mse = F.mse_loss(recon.clamp(-1, 1), x).item() / 4  # in [0, 1] units
+        psnr = 10 * np.log10(1 / max(mse, 1e-10))
+        log.append(step + 1, loss=loss.item(), psnr=psnr, lr=lr)
+        bar.set_postfix(loss=f"{loss.item():.4f}", psnr=f"{psnr:.1f}")
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            now = time.perf_counter()
+            save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                        "rng": rng_state(), "step": step + 1, "elapsed": elapsed + now - t0})
+            elapsed, t0 = elapsed + now - t0, now
+    return finalize_vae(model, out, clips, elapsed + time.perf_counter() - t0)
+
+
+@torch.no_grad()
+def latent_stats(model, clips: np.ndarray, batch: int = 16) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of the posterior means over clips."""
+    zs = [model.encode(to_model_space(clips[i : i + batch])).latent_dist.mode() for i in range(0, len(clips), batch)]
+    z = torch.cat(zs).transpose(0, 1).flatten(1)  # (C, N)
+    return z.mean(1).tolist(), z.std(1).tolist()
+
+
+def finalize_vae(model, out: Path, clips: np.ndarray, seconds: float) -> Path:
+    """Store latent statistics in the config and save the model in diffusers format."""
+    model.eval()
+    mean, std = latent_stats(model, clips[:512])
+    model.register_to_config(latents_mean=tuple(mean), latents_std=tuple(std))
+    final = out / "final"
+    model.save_pretrained(final)
+    (final / "training.json").write_text(json.dumps({"train_seconds": seconds}, indent=2))
+    return final
