@@ -1,4 +1,4 @@
-"""The `accvideo` command line: generate, train-vae, train-teacher.
+"""The `accvideo` command line: generate, train-vae, train-teacher, synvid.
 
 Bad input ends with a one-line error on stderr and exit code 2, before any model loads and
 without leaving a partial output file.
@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", help="start from this transformer folder")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.set_defaults(func=cmd_train_teacher)
+
+    from accvideo.synvid.cli import add_parser as add_synvid
+
+    add_synvid(sub)
     return p
 
 

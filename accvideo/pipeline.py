@@ -137,10 +137,14 @@ class VideoGenerator:
     @torch.no_grad()
     def denoise(self, noise: torch.Tensor, text_states: torch.Tensor, uncond_states: torch.Tensor,
                 sigmas: torch.Tensor, guidance: float, first_latents: torch.Tensor | None = None,
-                return_trajectory: bool = False, progress: bool = False) -> SampleResult:
-        """Eq. 5 from noise (B, C, f, h, w) over sigmas, with CFG when guidance != 1."""
+                return_trajectory: bool = False, progress: bool = False,
+                present: torch.Tensor | None = None) -> SampleResult:
+        """Eq. 5 from noise (B, C, f, h, w) over sigmas, with CFG when guidance != 1.
+
+        first_latents (B, C, 1, h, w) makes it I2V; `present` (B,) bool limits that to some samples.
+        """
         noise = noise.to(self.device)
-        condition = i2v_condition(first_latents, tuple(noise.shape)).to(self.device)
+        condition = i2v_condition(first_latents, tuple(noise.shape), present=present).to(self.device)
 
         def model_fn(latent: torch.Tensor, sigma: float, cond: bool) -> torch.Tensor:
             return velocity(self.transformer, latent, sigma, text_states if cond else uncond_states, condition)

@@ -44,6 +44,7 @@ class TeacherTrainConfig:
     seed: int = 0  # seeds init, batch order, noise
     threads: int = 2  # torch CPU threads
     init: str | None = None  # start from these transformer weights instead of random
+    stop_at: int | None = None  # end this invocation after this step, without exporting (continue with resume)
 
 
 def prepare_teacher_data(vae_path: str, out: str, n_clips: int, text_encoder=None, batch_size: int = 32) -> Path:
@@ -91,8 +92,8 @@ def _batch(data: dict, idx: torch.Tensor, cfg: TeacherTrainConfig, gen: torch.Ge
     return x0, text, condition, noise, sigma
 
 
-def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path:
-    """Flow-matching training with text and first-frame dropout; returns the exported model folder."""
+def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
+    """Flow-matching training with text and first-frame dropout; returns the exported folder (None at stop_at)."""
     from diffusers import WanTransformer3DModel
 
     torch.set_num_threads(cfg.threads)
@@ -117,7 +118,8 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path:
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
     log = LossLog(out / "loss.csv", ["loss", "lr"], resume_step=start if resume else None)
     n = len(data["latents"])
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train-teacher")
+    end = min(cfg.steps, cfg.stop_at or cfg.steps)
+    bar = tqdm(range(start, end), initial=start, total=cfg.steps, desc="train-teacher")
     t0 = time.perf_counter()
     for step in bar:
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the batch depends only on (seed, step)
@@ -139,13 +141,14 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path:
                 pe.lerp_(pm, 1 - cfg.ema)
         log.append(step + 1, loss=loss.item(), lr=lr)
         bar.set_postfix(loss=f"{loss.item():.4f}")
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
             now = time.perf_counter()
             elapsed, t0 = elapsed + now - t0, now
             save_checkpoint(ckpt_path, {"model": model.state_dict(), "ema": ema.state_dict(),
                                         "optimizer": opt.state_dict(), "rng": rng_state(), "step": step + 1,
                                         "elapsed": elapsed})
-    elapsed += time.perf_counter() - t0
+    if end < cfg.steps:
+        return None
     return export_teacher(ema, out / "final", cfg, elapsed)
 
 

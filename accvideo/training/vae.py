@@ -27,6 +27,7 @@ class VAETrainConfig:
     lr: float = 2e-3  # peak AdamW learning rate
     warmup: int = 100  # linear warm-up steps
     kl_weight: float = 1e-6  # weight of the KL term against the per-pixel reconstruction loss
+    foreground_weight: float = 10.0  # loss weight of pixels on and around objects (background pixels weigh 1)
     train_clips: int = 4000  # rendered training clips, drawn from the training seed range
     widths: tuple[int, ...] = (32, 96)  # channels per resolution level of the autoencoder
     blocks_per_level: int = 2  # residual blocks per level
@@ -34,6 +35,7 @@ class VAETrainConfig:
     checkpoint_every: int = 100  # steps between checkpoints
     seed: int = 0  # seeds the model init and the batch order
     threads: int = 2  # torch CPU threads
+    stop_at: int | None = None  # end this invocation after this step, without exporting (continue with resume)
 
 
 def render_split(split: str, n: int, offset: int = 0) -> np.ndarray:
@@ -47,8 +49,20 @@ def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return diff.abs() + diff.square()
 
 
-def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path:
-    """Train the autoencoder; returns the final diffusers-format folder."""
+def foreground_mask(x: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:
+    """(B, 1, F, H, W) mask of pixels that differ from the clip's background colour, grown by one pixel.
+
+    Objects cover a few percent of a Shapes clip; weighting them keeps the loss from being all background.
+    """
+    background = x.flatten(2).median(dim=2).values[:, :, None, None, None]  # (B, 3, 1, 1, 1): the majority colour
+    mask = ((x - background).abs().amax(dim=1, keepdim=True) > threshold).float()  # (B, 1, F, H, W)
+    b, _, f, h, w = mask.shape
+    grown = F.max_pool2d(mask.transpose(1, 2).reshape(b * f, 1, h, w), 3, stride=1, padding=1)
+    return grown.reshape(b, f, 1, h, w).transpose(1, 2)
+
+
+def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
+    """Train the autoencoder; returns the final diffusers-format folder (None when stopped at cfg.stop_at)."""
     from accvideo.models.autoencoder import ShapesAutoencoder
 
     torch.set_num_threads(cfg.threads)
@@ -71,7 +85,8 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path:
     log = LossLog(out / "loss.csv", ["loss", "psnr", "lr"], resume_step=start if resume else None)
     clips = render_split("train", cfg.train_clips)
     model.train()
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train-vae")
+    end = min(cfg.steps, cfg.stop_at or cfg.steps)
+    bar = tqdm(range(start, end), initial=start, total=cfg.steps, desc="train-vae")
     t0 = time.perf_counter()
     for step in bar:
         idx = np.random.default_rng([cfg.seed, step]).choice(len(clips), cfg.batch_size, replace=False)
@@ -81,7 +96,8 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path:
             group["lr"] = lr
         dist = model.encode(x).latent_dist
         recon = model.decode(dist.sample()).sample
-        rec = reconstruction_loss(recon, x).mean()
+        weight = 1.0 + (cfg.foreground_weight - 1.0) * foreground_mask(x) if cfg.foreground_weight > 1 else 1.0
+        rec = (reconstruction_loss(recon, x) * weight).mean()
         kl = dist.kl().mean() / x[0].numel()
         loss = rec + cfg.kl_weight * kl
         opt.zero_grad(set_to_none=True)
@@ -93,11 +109,13 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path:
         psnr = 10 * np.log10(1 / max(mse, 1e-10))
         log.append(step + 1, loss=loss.item(), psnr=psnr, lr=lr)
         bar.set_postfix(loss=f"{loss.item():.4f}", psnr=f"{psnr:.1f}")
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
             now = time.perf_counter()
             save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                         "rng": rng_state(), "step": step + 1, "elapsed": elapsed + now - t0})
             elapsed, t0 = elapsed + now - t0, now
+    if end < cfg.steps:
+        return None
     return finalize_vae(model, out, clips, elapsed + time.perf_counter() - t0)
 
 

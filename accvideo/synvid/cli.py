@@ -1,0 +1,138 @@
+"""`accvideo synvid generate | info | verify`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+HIST_BINS = (0, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200)  # prompt length bins in words (paper Fig. 5)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Record teacher trajectories into a SynVid folder."""
+    import torch
+
+    from accvideo.cli import BadInput
+    from accvideo.pipeline import SamplingSettings, VideoGenerator, resolve_model
+    from accvideo.shapes.spec import check_geometry
+    from accvideo.synvid.run import SynVidSettings, generate_synvid, weights_sha256
+    from accvideo.synvid.sources import file_requests, shapes_requests
+    from accvideo.synvid.store import file_sha256
+
+    torch.set_num_threads(args.threads)
+    try:
+        folder = resolve_model(args.teacher)
+        check_geometry(args.height, args.width, args.frames)
+        if args.shapes is not None:
+            if args.shapes < 1:
+                raise ValueError("--shapes must be at least 1")
+            requests = shapes_requests(args.shapes, args.seed, args.i2v_fraction, args.height, args.width, args.frames)
+            source = f"shapes:{args.shapes}:i2v={args.i2v_fraction}"
+        else:
+            requests = file_requests(args.prompts, args.seed, args.height, args.width)
+            source = f"file:{file_sha256(Path(args.prompts))}"
+    except (FileNotFoundError, ValueError, OSError, KeyError, json.JSONDecodeError) as err:
+        raise BadInput(str(err)) from err
+    model_settings = SamplingSettings.load(folder)
+    settings = SynVidSettings(
+        teacher=str(args.teacher), teacher_sha256=weights_sha256(folder), source=source, samples=len(requests),
+        base_seed=args.seed, teacher_steps=args.teacher_steps, student_steps=args.student_steps,
+        guidance=model_settings.guidance if args.guidance is None else args.guidance, shift=model_settings.shift,
+        keep=args.keep, height=args.height, width=args.width, frames=args.frames, shard_size=args.shard_size,
+        batch_size=args.batch_size)
+    generator = VideoGenerator.from_folder(str(folder), device=args.device)
+    print(generate_synvid(generator, requests, settings, args.out, resume=args.resume))
+    return 0
+
+
+def dataset_info(root: Path) -> dict:
+    """Counts, tasks, bytes on disk and the prompt-length histogram (words) of a SynVid folder."""
+    from accvideo.synvid.dataset import read_manifest
+
+    records = read_manifest(root)
+    settings = json.loads((root / "synvid.json").read_text())
+    size = sum(p.stat().st_size for p in (root / "shards").glob("*") if p.is_file())
+    words = [len(r["prompt"].split()) for r in records]
+    hist = Counter()
+    for w in words:
+        lo = max(b for b in HIST_BINS if b <= w)
+        hist[lo] += 1
+    return {"samples": len(records), "tasks": dict(Counter(r["task"] for r in records)),
+            "shards": len({r["shard"] for r in records}), "bytes": size, "bytes_per_sample": size / len(records),
+            "teacher": settings["teacher"], "teacher_steps": settings["teacher_steps"],
+            "key_sigmas": settings["sigmas"], "prompt_words_mean": sum(words) / len(words),
+            "prompt_words_histogram": {f"{lo}+": hist[lo] for lo in HIST_BINS if hist[lo]}}
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print a SynVid folder's summary (and the Fig. 5 histogram as text)."""
+    from accvideo.cli import BadInput
+    from accvideo.synvid.dataset import SynVidError
+
+    try:
+        info = dataset_info(Path(args.dir))
+    except (SynVidError, FileNotFoundError) as err:
+        raise BadInput(str(err)) from err
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"{args.dir}: {info['samples']} samples in {info['shards']} shards, tasks {info['tasks']}, "
+          f"{info['bytes'] / 1e6:.1f} MB ({info['bytes_per_sample'] / 1e3:.1f} kB per sample)")
+    print(f"teacher {info['teacher']} at {info['teacher_steps']} steps; key sigmas "
+          + ", ".join(f"{s:.5f}" for s in info["key_sigmas"]))
+    print(f"prompt length in words (mean {info['prompt_words_mean']:.1f}):")
+    top = max(info["prompt_words_histogram"].values())
+    for label, count in info["prompt_words_histogram"].items():
+        print(f"  {label:>5} {'#' * max(1, round(40 * count / top))} {count}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Full check of a SynVid folder; exit 0 only when it holds."""
+    import sys
+
+    from accvideo.synvid.dataset import SynVidDataset, SynVidError
+
+    try:
+        ds = SynVidDataset(args.dir, verify=True)
+    except SynVidError as err:
+        print(f"accvideo: verify failed: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.dir}: {len(ds)} samples verified (shapes, dtypes, finite values, checksums)")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register `synvid` and its subcommands."""
+    p = sub.add_parser("synvid", help="record teacher trajectories (SynVid, Sec. 4.1)")
+    ss = p.add_subparsers(dest="synvid_command", required=True)
+    g = ss.add_parser("generate", help="run the teacher and record its trajectories")
+    g.add_argument("--teacher", default="teacher", help="teacher or a model folder")
+    src = g.add_mutually_exclusive_group(required=True)
+    src.add_argument("--shapes", type=int, help="draw N prompts from the Shapes world (training seeds)")
+    src.add_argument("--prompts", help=".txt or .jsonl prompts file")
+    g.add_argument("--out", required=True)
+    g.add_argument("--seed", type=int, default=0, help="base seed: sample i's noise depends on (seed, i)")
+    g.add_argument("--teacher-steps", type=int, default=50)
+    g.add_argument("--student-steps", type=int, default=5)
+    g.add_argument("--guidance", type=float, help="CFG scale (default: the teacher's)")
+    g.add_argument("--keep", choices=("key", "all"), default="key")
+    g.add_argument("--i2v-fraction", type=float, default=0.5)
+    g.add_argument("--height", type=int, default=64)
+    g.add_argument("--width", type=int, default=64)
+    g.add_argument("--frames", type=int, default=17)
+    g.add_argument("--shard-size", type=int, default=256)
+    g.add_argument("--batch-size", type=int, default=16)
+    g.add_argument("--threads", type=int, default=2)
+    g.add_argument("--device", default="cpu")
+    g.add_argument("--resume", action="store_true")
+    g.set_defaults(func=cmd_generate)
+    i = ss.add_parser("info", help="counts, tasks, size, prompt lengths")
+    i.add_argument("dir")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+    v = ss.add_parser("verify", help="check every shard and sample")
+    v.add_argument("dir")
+    v.set_defaults(func=cmd_verify)

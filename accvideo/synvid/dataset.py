@@ -1,0 +1,101 @@
+"""Reading SynVid: a torch Dataset of key latents with their text and I2V conditioning, validated on open."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+
+from accvideo.models.teacher import i2v_condition
+from accvideo.synvid.store import COMPLETE, FIELDS, MANIFEST, SETTINGS, sample_checksum
+
+FLOAT_FIELDS = ("latents", "text_states", "first_latent")
+
+
+class SynVidError(ValueError):
+    """A SynVid folder that is incomplete, corrupt or inconsistent; the message names the file."""
+
+
+def read_manifest(root: Path) -> list[dict]:
+    """The manifest's records, sorted by id; raises SynVidError when ids are missing or repeated."""
+    path = root / MANIFEST
+    if not (root / COMPLETE).exists() or not path.exists():
+        raise SynVidError(f"{root} is not a complete SynVid dataset (no {COMPLETE} marker or {MANIFEST})")
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    ids = Counter(r["id"] for r in records)
+    settings = json.loads((root / SETTINGS).read_text())
+    if sorted(ids) != list(range(settings["samples"])) or max(ids.values()) != 1:
+        raise SynVidError(f"{path}: ids are not exactly 0..{settings['samples'] - 1} once each")
+    return sorted(records, key=lambda r: r["id"])
+
+
+def check_sample(sample: dict[str, torch.Tensor], record: dict, settings: dict, path: Path) -> None:
+    """Shapes, dtypes, finiteness and checksum of one sample; SynVidError naming the shard otherwise."""
+    where = f"{path} (sample {record['id']})"
+    missing = [f for f in FIELDS if f not in sample]
+    if missing:
+        raise SynVidError(f"{where}: missing {missing}")
+    lat = sample["latents"]
+    if lat.ndim != 5 or lat.shape[0] != len(settings["sigmas"]) or lat.dtype != torch.float32:
+        raise SynVidError(f"{where}: latents {tuple(lat.shape)} {lat.dtype}, want ({len(settings['sigmas'])}, C, f, h, w)"
+                          " float32")
+    if sample["text_states"].ndim != 2 or sample["first_latent"].shape[1] != 1:
+        raise SynVidError(f"{where}: text_states or first_latent has the wrong shape")
+    for name in FLOAT_FIELDS:
+        if not torch.isfinite(sample[name].float()).all():
+            raise SynVidError(f"{where}: {name} holds NaN or Inf")
+    if sample_checksum(sample) != record["sha256"]:
+        raise SynVidError(f"{where}: checksum mismatch")
+
+
+class SynVidDataset(torch.utils.data.Dataset):
+    """Samples of a SynVid folder: key latents (K, C, f, h, w), their sigmas (K,), text states (L, D),
+    the I2V condition (T + C, f, h, w) and the task. `verify=True` checks every sample on open."""
+
+    def __init__(self, root: str | Path, verify: bool = True):
+        self.root = Path(root)
+        if not (self.root / SETTINGS).exists():
+            raise SynVidError(f"{self.root} is not a SynVid folder (no {SETTINGS})")
+        self.settings = json.loads((self.root / SETTINGS).read_text())
+        self.records = read_manifest(self.root)
+        self.sigmas = torch.tensor(self.settings["sigmas"], dtype=torch.float32)
+        for name in sorted({r["shard"] for r in self.records}):
+            if not (self.root / "shards" / name).exists():
+                raise SynVidError(f"{self.root / 'shards' / name}: shard file is missing")
+        if verify:
+            self.verify()
+
+    def _shard(self, name: str):
+        try:
+            return safe_open(str(self.root / "shards" / name), framework="pt")
+        except Exception as err:
+            raise SynVidError(f"{self.root / 'shards' / name}: unreadable shard ({err})") from err
+
+    def raw(self, i: int) -> dict[str, torch.Tensor]:
+        """Sample i's stored tensors."""
+        rec = self.records[i]
+        path = self.root / "shards" / rec["shard"]
+        with self._shard(rec["shard"]) as f:
+            try:
+                return {name: f.get_tensor(f"{rec['id']}.{name}") for name in FIELDS}
+            except Exception as err:
+                raise SynVidError(f"{path} (sample {rec['id']}): {err}") from err
+
+    def verify(self) -> None:
+        """Read every sample and check it (shapes, dtypes, NaN/Inf, checksums)."""
+        for i, rec in enumerate(self.records):
+            check_sample(self.raw(i), rec, self.settings, self.root / "shards" / rec["shard"])
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> dict:
+        s = self.raw(i)
+        lat = s["latents"]
+        i2v = bool(s["i2v"].item())
+        condition = i2v_condition(s["first_latent"][None] if i2v else None, (1, *lat.shape[1:]))[0]
+        return {"latents": lat, "sigmas": self.sigmas, "text_states": s["text_states"].float(),
+                "condition": condition, "i2v": i2v, "id": self.records[i]["id"], "prompt": self.records[i]["prompt"]}

@@ -1,0 +1,133 @@
+"""Generate a SynVid dataset on one process or many (accelerate), resumable and bit-reproducible on CPU.
+
+Sample ids are split into shards of `shard_size`, shard k goes to rank k mod world_size, and each
+shard is filled in fixed batches of `batch_size` consecutive ids. Batches are therefore the same
+whatever the number of processes or interruptions, and so are the tensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from accvideo.schedules import flow_sigmas
+from accvideo.synvid.record import kept_indices, record_batch
+from accvideo.synvid.sources import SampleRequest
+from accvideo.synvid.store import SETTINGS, SynVidStore, sample_checksum, write_json
+
+
+@dataclass
+class SynVidSettings:
+    """Everything that defines a SynVid dataset; a resumed run must match it exactly."""
+
+    teacher: str  # teacher folder, as given
+    teacher_sha256: str  # hash of its weights: the teacher's identity
+    source: str  # where the prompts came from: "shapes:N:i2v=p" or the prompts file's sha256
+    samples: int  # number of samples
+    base_seed: int  # sample i's noise depends only on (base_seed, i)
+    teacher_steps: int  # n
+    student_steps: int  # m
+    guidance: float  # CFG scale of the teacher
+    shift: float  # flow shift of the teacher's grid
+    keep: str  # "key" (m + 1 latents) or "all" (n + 1)
+    height: int
+    width: int
+    frames: int
+    shard_size: int  # samples per shard
+    batch_size: int  # samples per teacher batch (fixed, so results do not depend on the process count)
+    sigmas: list[float] | None = None  # the kept sigmas (filled in)
+    kept_indices: list[int] | None = None  # their indices in the n-step grid (filled in)
+
+    def __post_init__(self):
+        if self.shard_size % self.batch_size:
+            raise ValueError(f"shard size {self.shard_size} must be a multiple of the batch size {self.batch_size}")
+        idx = kept_indices(self.teacher_steps, self.student_steps, self.keep)
+        self.kept_indices = idx
+        self.sigmas = [float(s) for s in flow_sigmas(self.teacher_steps, self.shift)[idx]]
+
+    @property
+    def n_shards(self) -> int:
+        return (self.samples + self.shard_size - 1) // self.shard_size
+
+
+def weights_sha256(folder: str | Path) -> str:
+    """sha256 over a model folder's safetensors files (its weights' identity)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def check_target(store: SynVidStore, settings: SynVidSettings, resume: bool) -> None:
+    """Refuse to mix datasets: an existing folder must hold the same dataset, and --resume must be given."""
+    existing = store.settings()
+    if existing is None:
+        if any(store.root.glob("shards/*")) or any(store.root.glob("pending/*")):
+            raise FileExistsError(f"{store.root} holds shards but no {SETTINGS}: not a SynVid folder to resume")
+        return
+    wanted = asdict(settings)
+    diff = sorted(k for k in wanted if existing.get(k) != wanted[k])
+    if diff:
+        raise FileExistsError(f"{store.root} already holds a different SynVid dataset (differs in: {', '.join(diff)})")
+    if not resume:
+        raise FileExistsError(f"{store.root} already holds this dataset: pass --resume to continue it")
+
+
+def _fill_shard(generator, store: SynVidStore, settings: SynVidSettings, requests: list[SampleRequest], k: int,
+                bar) -> None:
+    ids = list(range(k * settings.shard_size, min((k + 1) * settings.shard_size, settings.samples)))
+    samples: list[dict[str, torch.Tensor]] = []
+    for start in range(0, len(ids), settings.batch_size):
+        chunk_ids = ids[start : start + settings.batch_size]
+        chunk = store.read_chunk(chunk_ids[0], len(chunk_ids))
+        if chunk is None:
+            chunk = record_batch(generator, [requests[i] for i in chunk_ids], settings.teacher_steps,
+                                 settings.student_steps, settings.guidance, settings.shift, settings.keep,
+                                 settings.height, settings.width, settings.frames)
+            store.write_chunk(chunk_ids[0], chunk)
+        samples += chunk
+        bar.update(len(chunk_ids))
+    records = [{"id": i, "prompt": requests[i].prompt, "seed": requests[i].seed, "task": requests[i].task,
+                "shard": store.shard_path(k).name, "sha256": sample_checksum(s)} for i, s in zip(ids, samples)]
+    store.write_shard(k, ids, samples, records)
+
+
+def generate_synvid(generator, requests: list[SampleRequest], settings: SynVidSettings, out: str | Path,
+                    resume: bool = False) -> Path:
+    """Record every request's trajectory into `out`; this process's share when run under accelerate."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    store = SynVidStore(out)
+    if len(requests) != settings.samples:
+        raise ValueError(f"{len(requests)} requests for {settings.samples} samples")
+    if state.is_main_process:
+        check_target(store, settings, resume)
+        store.clean_temporaries()
+        write_json(store.root / SETTINGS, asdict(settings))
+    state.wait_for_everyone()
+    if store.is_complete():
+        return store.root
+    mine = [k for k in range(settings.n_shards) if k % state.num_processes == state.process_index]
+    todo = [k for k in mine if not store.shard_done(k)]
+    total = sum(min(settings.shard_size, settings.samples - k * settings.shard_size) for k in mine)
+    bar = tqdm(total=total, initial=total - sum(min(settings.shard_size, settings.samples - k * settings.shard_size)
+                                                 for k in todo),
+               desc=f"synvid rank {state.process_index}", unit="sample", disable=not state.is_local_main_process)
+    for k in todo:
+        _fill_shard(generator, store, settings, requests, k, bar)
+    bar.close()
+    state.wait_for_everyone()
+    if state.is_main_process:
+        missing = [k for k in range(settings.n_shards) if not store.shard_done(k)]
+        if missing:
+            raise RuntimeError(f"shards {missing} are missing after generation")
+        store.finish(settings.n_shards)
+    state.wait_for_everyone()
+    return store.root

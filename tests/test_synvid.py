@@ -1,0 +1,151 @@
+"""SynVid: recorded trajectories equal the sampler, resume after SIGKILL and 2 processes equal one run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from accvideo.schedules import flow_sigmas, key_timesteps
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def synvid_args(model_dir, out, *extra):
+    return ["synvid", "generate", "--teacher", str(model_dir), "--shapes", "12", "--out", str(out),
+            "--teacher-steps", "10", "--student-steps", "5", "--shard-size", "8", "--batch-size", "2",
+            "--threads", "1", "--i2v-fraction", "0.5", "--seed", "3", *extra]
+
+
+def run(args, **kw):
+    return subprocess.run([sys.executable, "-m", "accvideo", *args], capture_output=True, text=True, timeout=600, **kw)
+
+
+def shards(root):
+    return {p.name: load_file(str(p)) for p in sorted((root / "shards").glob("*.safetensors"))}
+
+
+def assert_same_dataset(a, b):
+    sa, sb = shards(a), shards(b)
+    assert sa.keys() == sb.keys() and sa
+    for name in sa:
+        assert sa[name].keys() == sb[name].keys()
+        assert all(torch.equal(sa[name][k], sb[name][k]) for k in sa[name])
+    assert (a / "manifest.jsonl").read_text() == (b / "manifest.jsonl").read_text()
+
+
+@pytest.fixture(scope="module")
+def plain_run(tiny_model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("synvid") / "plain"
+    proc = run(synvid_args(tiny_model_dir, out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+def test_dataset_contents_and_key_timesteps(plain_run):
+    from accvideo.synvid.dataset import SynVidDataset
+
+    ds = SynVidDataset(plain_run)
+    assert len(ds) == 12
+    keys = key_timesteps(flow_sigmas(10, 7.0), 5).float()
+    assert torch.allclose(ds.sigmas, keys)
+    item = ds[3]
+    assert item["latents"].shape == (6, 16, 5, 16, 16) and item["condition"].shape == (20, 5, 16, 16)
+    tasks = [ds[i]["i2v"] for i in range(12)]
+    assert 0 < sum(tasks) < 12
+    for i in range(12):
+        mask = ds[i]["condition"][:4]
+        assert bool(mask[:, 0].all()) == tasks[i] and not mask[:, 1:].any()
+    settings = json.loads((plain_run / "synvid.json").read_text())
+    assert settings["kept_indices"] == [0, 2, 4, 6, 8, 10] and len(settings["teacher_sha256"]) == 64
+
+
+def test_recorded_trajectory_equals_direct_sampler(plain_run, tiny_model_dir, text_encoder):
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.synvid.dataset import SynVidDataset
+    from accvideo.synvid.sources import shapes_requests
+
+    torch.set_num_threads(1)
+    ds = SynVidDataset(plain_run)
+    gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
+    reqs = shapes_requests(12, 3, 0.5, 64, 64, 17)[4:6]  # one batch of the run: ids 4 and 5
+    present = torch.tensor([r.image is not None for r in reqs])
+    first = torch.zeros(2, 16, 1, 16, 16)
+    if present.any():
+        first[present] = gen.encode_first_frames(torch.stack(
+            [torch.from_numpy(r.image) for r in reqs if r.image is not None]).numpy())
+    text = text_encoder([r.prompt for r in reqs]).states
+    result = gen.denoise(gen.noise([r.seed for r in reqs], 64, 64, 17), text, text_encoder([""] * 2).states,
+                         flow_sigmas(10, 7.0), 3.0, first if present.any() else None, return_trajectory=True,
+                         present=present)
+    for b, i in enumerate((4, 5)):
+        recorded = ds[i]["latents"]
+        direct = torch.stack([result.trajectory[j][b] for j in (0, 2, 4, 6, 8, 10)])
+        assert torch.equal(recorded, direct)
+    assert torch.equal(ds[5]["latents"][-1], result.latent[1])
+
+
+def test_sigkill_mid_shard_then_resume_equals_plain(plain_run, tiny_model_dir, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "accvideo", *synvid_args(tiny_model_dir, out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / "pending").glob("chunk-*.safetensors")):
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "COMPLETE").exists()  # it really died mid-run
+    again = run(synvid_args(tiny_model_dir, out))
+    assert again.returncode == 2 and "--resume" in again.stderr  # no silent mixing
+    resumed = run(synvid_args(tiny_model_dir, out, "--resume"))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert_same_dataset(plain_run, out)
+    assert not list(out.rglob("*.tmp")) and not list((out / "pending").glob("*"))
+
+
+def test_two_processes_equal_one(plain_run, tiny_model_dir, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
+           "-m", "accvideo", *synvid_args(tiny_model_dir, out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_same_dataset(plain_run, out)
+
+
+def test_other_settings_are_refused(plain_run, tiny_model_dir):
+    proc = run(synvid_args(tiny_model_dir, plain_run, "--resume", "--guidance", "9"))
+    assert proc.returncode == 2 and "different" in proc.stderr and "guidance" in proc.stderr
+
+
+def test_corrupt_shard_is_named(plain_run, tmp_path):
+    import shutil
+
+    from accvideo.synvid.dataset import SynVidDataset, SynVidError
+
+    bad = tmp_path / "bad"
+    shutil.copytree(plain_run, bad)
+    shard = bad / "shards" / "shard-00001.safetensors"
+    data = bytearray(shard.read_bytes())
+    data[-100:] = bytes(100)  # zero the tail of the last sample's tensors
+    shard.write_bytes(bytes(data))
+    with pytest.raises(SynVidError, match="shard-00001"):
+        SynVidDataset(bad)
+    proc = run(["synvid", "verify", str(bad)])
+    assert proc.returncode == 1 and "shard-00001" in proc.stderr
+    (bad / "shards" / "shard-00000.safetensors").unlink()
+    with pytest.raises(SynVidError, match="shard-00000"):
+        SynVidDataset(bad, verify=False)
+
+
+def test_info_and_verify(plain_run):
+    proc = run(["synvid", "info", str(plain_run), "--json"])
+    info = json.loads(proc.stdout)
+    assert info["samples"] == 12 and info["shards"] == 2 and sum(info["tasks"].values()) == 12
+    assert sum(info["prompt_words_histogram"].values()) == 12 and info["bytes_per_sample"] > 0
+    assert run(["synvid", "verify", str(plain_run)]).returncode == 0
