@@ -1,4 +1,4 @@
-"""The `accvideo` command line: generate, train-vae, train-teacher, synvid.
+"""The `accvideo` command line: generate, train-vae, train-teacher, synvid, distill.
 
 Bad input ends with a one-line error on stderr and exit code 2, before any model loads and
 without leaving a partial output file.
@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     from accvideo.synvid.cli import add_parser as add_synvid
 
     add_synvid(sub)
+    from accvideo.distill.cli import add_parser as add_distill
+
+    add_distill(sub)
     return p
 
 

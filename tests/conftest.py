@@ -33,3 +33,20 @@ def tiny_model_dir(tmp_path_factory):
     build_transformer("test").save_pretrained(root / "model")
     SamplingSettings(kind="teacher", steps=4, guidance=3.0, vae="../vae").save(root / "model")
     return root / "model"
+
+
+@pytest.fixture(scope="session")
+def tiny_synvid(tiny_model_dir, tmp_path_factory, text_encoder):
+    """A 16-sample SynVid dataset recorded from the tiny teacher (20 steps, all points kept, 5 key intervals)."""
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.synvid.run import SynVidSettings, generate_synvid, weights_sha256
+    from accvideo.synvid.sources import shapes_requests
+
+    out = tmp_path_factory.mktemp("synvid") / "data"
+    requests = shapes_requests(16, 0, 0.5, 64, 64, 17)
+    settings = SynVidSettings(teacher=str(tiny_model_dir), teacher_sha256=weights_sha256(tiny_model_dir),
+                              source="shapes:16", samples=16, base_seed=0, teacher_steps=20, student_steps=5,
+                              guidance=3.0, shift=7.0, keep="all", height=64, width=64, frames=17, shard_size=8,
+                              batch_size=4)
+    gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
+    return generate_synvid(gen, requests, settings, out)

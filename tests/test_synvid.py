@@ -110,7 +110,7 @@ def test_sigkill_mid_shard_then_resume_equals_plain(plain_run, tiny_model_dir, t
 
 def test_two_processes_equal_one(plain_run, tiny_model_dir, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
            "-m", "accvideo", *synvid_args(tiny_model_dir, out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -149,3 +149,15 @@ def test_info_and_verify(plain_run):
     assert info["samples"] == 12 and info["shards"] == 2 and sum(info["tasks"].values()) == 12
     assert sum(info["prompt_words_histogram"].values()) == 12 and info["bytes_per_sample"] > 0
     assert run(["synvid", "verify", str(plain_run)]).returncode == 0
+
+
+def test_launcher_really_starts_two_ranks(tmp_path):
+    """Guards the 2-process tests: the launch command used there gives two ranks of one CPU group."""
+    script = tmp_path / "ranks.py"
+    script.write_text("import torch\nfrom accelerate import PartialState\n"
+                      "s = PartialState(cpu=True)\nprint(f'rank {s.process_index} of {s.num_processes}', flush=True)\n")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29547",
+           str(script)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert sorted(line for line in out.splitlines() if line.startswith("rank")) == ["rank 0 of 2", "rank 1 of 2"]

@@ -103,7 +103,7 @@ def generate_synvid(generator, requests: list[SampleRequest], settings: SynVidSe
     """Record every request's trajectory into `out`; this process's share when run under accelerate."""
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())
     store = SynVidStore(out)
     if len(requests) != settings.samples:
         raise ValueError(f"{len(requests)} requests for {settings.samples} samples")

@@ -1,0 +1,50 @@
+"""Settings of a distillation run (Algorithm 1), with the paper's values noted where ours differ."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class DistillConfig:
+    """One distillation run."""
+
+    data: str  # SynVid folder (the only data the student learns from)
+    teacher: str = "teacher"  # teacher model folder (frozen feature extractor; the student starts from it)
+    out: str = "runs/distill"  # run folder: checkpoints, losses.csv, samples/, final/
+    iters: int = 200  # outer iterations; each runs the m key intervals k = m-1 .. 0 once (Algorithm 1, line 5)
+    lr: float = 5e-5  # student AdamW lr (paper: 5e-6 for the 13B HunyuanVideo)
+    lr_heads: float = 2e-4  # projection heads' AdamW lr
+    lambda_adv: float = 0.1  # weight of the adversarial loss (paper: 0.1)
+    batch_size: int = 8  # SynVid samples per step and process
+    grad_accum: int = 1  # micro-batches per optimiser step (paper: total batch 32)
+    adv_loss: str = "nonsaturating"  # or "hinge"
+    mode: str = "full"  # "full" (Eq. 6 + Eq. 7), "traj" (--no-adv), "adv" (--adv-only)
+    single_head: bool = False  # one shared projection head (ablation)
+    schedule: str = "accvideo"  # key timesteps: "accvideo" (every n/m-th teacher step) or "uniform" (ablation)
+    queue_capacity: int = 64  # entries per latent queue
+    noisy_layer: int | None = None  # teacher block read for t > 0 (default: the last)
+    clean_layer: int | None = None  # teacher block read for t = 0 (default: 2/3 of the depth)
+    ema: float = 0.0  # EMA decay of the exported student; 0 = no EMA
+    checkpoint_every: int = 25  # iterations between checkpoints
+    sample_every: int = 0  # iterations between sample clips written to out/samples (0 = never)
+    max_loss: float = 1e3  # divergence guard: a trajectory loss above this (or NaN/Inf) stops the run
+    seed: int = 0
+    threads: int = 2  # torch CPU threads per process
+    stop_at: int | None = None  # end this invocation after this iteration (continue with resume)
+
+    def __post_init__(self):
+        if self.mode not in ("full", "traj", "adv"):
+            raise ValueError(f"mode must be full, traj or adv, got {self.mode!r}")
+        if self.schedule not in ("accvideo", "uniform"):
+            raise ValueError(f"schedule must be accvideo or uniform, got {self.schedule!r}")
+        if self.adv_loss not in ("nonsaturating", "hinge"):
+            raise ValueError(f"adv_loss must be nonsaturating or hinge, got {self.adv_loss!r}")
+
+    @property
+    def uses_adv(self) -> bool:
+        return self.mode in ("full", "adv")
+
+    @property
+    def uses_traj(self) -> bool:
+        return self.mode in ("full", "traj")

@@ -1,0 +1,240 @@
+"""Algorithm 1, the AccVideo distillation procedure, as an orchestrator over losses, heads, queues.
+
+Per key interval k = m-1 .. 0 (one inner step): sample key latents from SynVid; the student runs once
+on [l'_{t'_{k+1}} ; l^gen_{t'_{k+1}} popped from Q_{k+1}] at t'_{k+1}; the first half gives the
+trajectory loss (Eq. 6), the second half one Euler step (Eq. 5) to l^gen_{t'_k}, pushed onto Q_k and
+judged by H_k on frozen-teacher features (Eq. 7-8). The student is updated with L_traj + lambda L_adv,
+then the head H_k with lambda L_adv.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from accvideo.distill.config import DistillConfig
+from accvideo.distill.data import KeyBatches
+from accvideo.distill.features import TeacherFeatures
+from accvideo.distill.heads import Heads
+from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
+from accvideo.distill.queues import LatentQueues
+from accvideo.models.teacher import velocity
+from accvideo.schedules import euler_step
+from accvideo.synvid.dataset import SynVidDataset
+from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake"]
+
+
+class DivergenceError(RuntimeError):
+    """The losses left the finite range; the last good checkpoint is kept."""
+
+
+class Distiller:
+    """Holds the models and state of one run; `run()` executes Algorithm 1."""
+
+    def __init__(self, cfg: DistillConfig, resume: bool = False):
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedDataParallelKwargs
+        from diffusers import WanTransformer3DModel
+
+        from accvideo.pipeline import SamplingSettings, resolve_model
+
+        torch.set_num_threads(cfg.threads)
+        self.cfg = cfg
+        self.acc = Accelerator(cpu=not torch.cuda.is_available(),
+                               kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+        self.out = Path(cfg.out)
+        self.teacher_dir = resolve_model(cfg.teacher)
+        self.teacher_settings = SamplingSettings.load(self.teacher_dir)
+        self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
+        self.m = self.dataset.settings["student_steps"]
+        self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
+                                  self.acc.process_index, self.acc.num_processes)
+        self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
+        teacher = WanTransformer3DModel.from_pretrained(self.teacher_dir).to(self.acc.device)
+        torch.manual_seed(cfg.seed)
+        student = copy.deepcopy(teacher).train().requires_grad_(True)  # Algorithm 1, line 1: beta <- theta
+        self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer)
+        heads = Heads(self.m, self.features.dim, single=cfg.single_head)
+        self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
+        opt_s = torch.optim.AdamW(student.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
+        opt_h = torch.optim.AdamW(heads.parameters(), lr=cfg.lr_heads, betas=(0.0, 0.99), weight_decay=0.0)
+        self.student, self.heads, self.opt_s, self.opt_h = self.acc.prepare(student, heads, opt_s, opt_h)
+        self.queues = LatentQueues(self.m, cfg.queue_capacity)  # Algorithm 1, line 3
+        self.start_iter, self.elapsed = 0, 0.0
+        ckpt = self.checkpoint_path()
+        if resume:
+            self._load(load_checkpoint(ckpt))
+        elif ckpt.exists():
+            raise FileExistsError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
+        if self.acc.is_main_process:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
+                           resume_step=self.start_iter * self.m if resume else None)
+
+    def checkpoint_path(self) -> Path:
+        return self.out / f"checkpoint-rank{self.acc.process_index}.pt"
+
+    def sigma(self, k: int) -> float:
+        """t'_k."""
+        return float(self.sigmas[self.m - k])
+
+    def _state(self, iteration: int) -> dict:
+        return {"student": self.acc.unwrap_model(self.student).state_dict(),
+                "heads": self.acc.unwrap_model(self.heads).state_dict(),
+                "ema": self.ema.state_dict() if self.ema else None, "opt_s": self.opt_s.state_dict(),
+                "opt_h": self.opt_h.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
+                "iter": iteration, "elapsed": self.elapsed}
+
+    def _load(self, state: dict) -> None:
+        self.acc.unwrap_model(self.student).load_state_dict(state["student"])
+        self.acc.unwrap_model(self.heads).load_state_dict(state["heads"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.opt_s.load_state_dict(state["opt_s"])
+        self.opt_h.load_state_dict(state["opt_h"])
+        self.queues.load_state_dict(state["queues"], self.acc.device)
+        set_rng_state(state["rng"])
+        self.start_iter, self.elapsed = state["iter"], state["elapsed"]
+
+    def _student_pass(self, step: int, k: int) -> tuple[torch.Tensor, dict, tuple | None]:
+        """Lines 7-21 on one micro-batch: the student's loss, its logs, and what the heads' update needs."""
+        cfg, dev, m = self.cfg, self.acc.device, self.m
+        batch = {name: t.to(dev) for name, t in self.batches(step).items()}  # line 7
+        lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
+        l_k1, l_k = lat[:, m - (k + 1)], lat[:, m - k]  # l'_{t'_{k+1}}, l'_{t'_k}
+        t_k1, t_k = self.sigma(k + 1), self.sigma(k)
+        b = l_k1.shape[0]
+        if cfg.uses_adv and k == m - 1:  # lines 11-12: fresh noise enters Q_m
+            gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + self.acc.process_index)
+            self.queues.push(m, torch.randn(l_k1.shape, generator=gen).to(dev), text, cond)
+        if cfg.uses_adv:  # line 15
+            g_lat, g_text, g_cond = self.queues.pop(k + 1, b)
+            x, x_text, x_cond = torch.cat([l_k1, g_lat]), torch.cat([text, g_text]), torch.cat([cond, g_cond])
+        else:
+            x, x_text, x_cond = l_k1, text, cond
+        v = velocity(self.student, x, t_k1, x_text, x_cond)  # s_beta at t'_{k+1}, one forward for both halves
+        logs = {"traj": 0.0, "gen": 0.0}
+        loss = torch.zeros((), device=dev)
+        if cfg.uses_traj:  # lines 9-10, Eq. 6
+            l_traj = trajectory_loss(v[:b], l_k, l_k1, torch.tensor([t_k]), torch.tensor([t_k1])).mean()
+            loss = loss + l_traj
+            logs["traj"] = l_traj.item()
+        disc_inputs = None
+        if cfg.uses_adv:
+            l_gen = euler_step(g_lat, v[b:], t_k1, t_k)  # line 16, Eq. 5: one student step, gradient kept
+            self.queues.push(k, l_gen, g_text, g_cond)  # line 17 (stored detached)
+            fake_logits = self.heads(self.features(l_gen, t_k, g_text, g_cond), k)
+            l_g = generator_loss(fake_logits, cfg.adv_loss).mean()  # lines 20-21, Eq. 7 generator side
+            loss = loss + cfg.lambda_adv * l_g
+            logs["gen"] = l_g.item()
+            disc_inputs = (l_k, text, cond, l_gen.detach(), g_text, g_cond)
+        return loss, logs, disc_inputs
+
+    def _heads_pass(self, k: int, disc_inputs: tuple) -> dict[str, float]:
+        """Line 22 on one micro-batch: H_k <- Update(H_k, lambda L_adv), Eq. 7 discriminator side."""
+        l_k, text, cond, l_gen, g_text, g_cond = disc_inputs
+        t_k = self.sigma(k)
+        with torch.no_grad():
+            feats = torch.cat([self.features(l_k, t_k, text, cond), self.features(l_gen, t_k, g_text, g_cond)])
+        real, fake = self.heads(feats, k).chunk(2)
+        l_d = discriminator_loss(real, fake, self.cfg.adv_loss).mean()
+        self.acc.backward(self.cfg.lambda_adv * l_d / self.cfg.grad_accum)
+        return {"disc": l_d.item(), "logit_real": real.mean().item(), "logit_fake": fake.mean().item()}
+
+    def inner_step(self, iteration: int, k: int) -> dict[str, float]:
+        """One pass of Algorithm 1's inner loop for key interval k, over cfg.grad_accum micro-batches."""
+        cfg = self.cfg
+        base = (iteration * self.m + (self.m - 1 - k)) * cfg.grad_accum
+        logs: list[dict[str, float]] = []
+        pending = []
+        for micro in range(cfg.grad_accum):
+            loss, micro_logs, disc_inputs = self._student_pass(base + micro, k)
+            if not math.isfinite(loss.item()) or micro_logs["traj"] > cfg.max_loss:
+                raise DivergenceError(f"loss {loss.item():.4g} at iteration {iteration}, k={k}: stopped; the last "
+                                      f"good checkpoint is {self.checkpoint_path()}")
+            self.acc.backward(loss / cfg.grad_accum)
+            logs.append(micro_logs)
+            pending.append(disc_inputs)
+        self.opt_s.step()
+        self.opt_s.zero_grad(set_to_none=True)
+        self.opt_h.zero_grad(set_to_none=True)  # the generator pass must not move the heads
+        if cfg.uses_adv:
+            for micro, disc_inputs in enumerate(pending):
+                logs[micro].update(self._heads_pass(k, disc_inputs))
+            self.opt_h.step()
+            self.opt_h.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            with torch.no_grad():
+                for pe, ps in zip(self.ema.parameters(), self.acc.unwrap_model(self.student).parameters()):
+                    pe.lerp_(ps, 1 - cfg.ema)
+        keys = ["traj", "gen", "disc", "logit_real", "logit_fake"]
+        return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
+
+    def run(self) -> Path | None:
+        """Train to cfg.iters (or cfg.stop_at); export the student at the end."""
+        cfg = self.cfg
+        end = min(cfg.iters, cfg.stop_at or cfg.iters)
+        bar = tqdm(range(self.start_iter, end), initial=self.start_iter, total=cfg.iters, desc="distill",
+                   disable=not self.acc.is_local_main_process)
+        t0 = time.perf_counter()
+        for it in bar:
+            for k in range(self.m - 1, -1, -1):  # Algorithm 1, line 5
+                losses = self.inner_step(it, k)
+                self.log.append(it * self.m + (self.m - 1 - k) + 1, iter=it, k=k, sigma=self.sigma(k), **losses)
+                bar.set_postfix(k=k, traj=f"{losses['traj']:.4f}", gen=f"{losses['gen']:.3f}",
+                                disc=f"{losses['disc']:.3f}")
+            if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == end:
+                now = time.perf_counter()
+                self.elapsed, t0 = self.elapsed + now - t0, now
+                save_checkpoint(self.checkpoint_path(), self._state(it + 1))
+            if cfg.sample_every and (it + 1) % cfg.sample_every == 0 and self.acc.is_main_process:
+                self.write_samples(it + 1)
+        self.acc.wait_for_everyone()
+        if end < cfg.iters or not self.acc.is_main_process:
+            return None
+        return self.export()
+
+    def student_model(self):
+        """The weights to ship: the EMA when enabled, else the student itself."""
+        return self.ema if self.ema is not None else self.acc.unwrap_model(self.student)
+
+    @torch.no_grad()
+    def write_samples(self, iteration: int, n: int = 2) -> None:
+        """Decode the student's m-step samples for the first n dataset prompts into out/samples/."""
+        from accvideo.distill.export import student_generator
+        from accvideo.video import write_mp4
+
+        gen = student_generator(self.student_model(), self.teacher_dir, self.sigmas.tolist())
+        items = [self.dataset[i] for i in range(n)]
+        noise = torch.stack([it["latents"][0] for it in items])
+        text = torch.stack([it["text_states"] for it in items])
+        first = torch.stack([it["condition"][4:, :1] for it in items])
+        present = torch.tensor([it["i2v"] for it in items])
+        res = gen.denoise(noise, text, text, self.sigmas.double(), 1.0, first, present=present)
+        for i, clip in enumerate(gen.decode(res.latent)):
+            write_mp4(self.out / "samples" / f"iter{iteration:05d}_{i}.mp4", clip)
+
+    def export(self) -> Path:
+        """Write the student as a diffusers folder with its sigmas (runs without CFG)."""
+        from accvideo.distill.export import export_student
+
+        info = {"distill_seconds": self.elapsed, "iterations": self.cfg.iters, "config": asdict(self.cfg),
+                "synvid": str(self.dataset.root), "synvid_samples": len(self.dataset)}
+        return export_student(self.student_model(), self.out / "final", self.teacher_dir, self.sigmas.tolist(), info)
+
+
+def distill(cfg: DistillConfig, resume: bool = False) -> Path | None:
+    """Run Algorithm 1 and export the student; returns its folder (None when stopped early or not rank 0)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return Distiller(cfg, resume).run()

@@ -1,0 +1,161 @@
+"""Distillation: losses by hand, heads, queues, features, and Algorithm 1 on tiny random models."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from accvideo.distill.config import DistillConfig
+from accvideo.distill.data import schedule_indices
+from accvideo.distill.features import TeacherFeatures, default_layers
+from accvideo.distill.heads import Heads
+from accvideo.distill.losses import chord_velocity, discriminator_loss, generator_loss, trajectory_loss
+from accvideo.distill.queues import LatentQueues
+
+
+def test_trajectory_loss_by_hand():
+    l_k1 = torch.tensor([[2.0, 0.0]])  # at t'_{k+1} = 0.5
+    l_k = torch.tensor([[1.0, 1.0]])  # at t'_k = 0.25
+    chord = chord_velocity(l_k, l_k1, torch.tensor([0.25]), torch.tensor([0.5]))
+    assert torch.allclose(chord, torch.tensor([[4.0, -4.0]]))  # (l_k - l_k1) / (t_k - t_k1) = (-1, 1) / -0.25
+    v = torch.tensor([[3.0, -4.0]])
+    assert torch.allclose(trajectory_loss(v, l_k, l_k1, torch.tensor([0.25]), torch.tensor([0.5])),
+                          torch.tensor([[1.0, 0.0]]))
+
+
+def test_adversarial_losses_by_hand():
+    real, fake = torch.tensor([0.0, 2.0]), torch.tensor([-1.0])
+    d = discriminator_loss(real, fake)
+    sp = lambda x: torch.log1p(torch.exp(torch.tensor(x)))  # noqa: E731
+    assert torch.allclose(d, torch.stack([sp(0.0), sp(-2.0), sp(-1.0)]))  # -log D(real), -log(1 - D(fake))
+    assert torch.allclose(generator_loss(fake), sp(1.0).view(1))  # -log D(fake)
+    assert torch.allclose(discriminator_loss(real, fake, "hinge"), torch.tensor([1.0, 0.0, 0.0]))
+    assert torch.allclose(generator_loss(fake, "hinge"), torch.tensor([1.0]))
+
+
+def test_heads_per_timestep_and_single():
+    heads = Heads(5, 24)
+    feats = torch.randn(10, 24, 8, 8)
+    outs = [heads(feats, k) for k in range(5)]
+    assert all(o.shape == (10, 1, 4, 4) for o in outs)
+    assert len(heads.heads) == 5 and not torch.allclose(outs[0], outs[1])  # separate weights
+    single = Heads(5, 24, single=True)
+    assert len(single.heads) == 1 and torch.equal(single(feats, 0), single(feats, 4))
+    with pytest.raises(IndexError):
+        heads(feats, 5)
+
+
+def test_queue_fifo_bounded_and_state():
+    q = LatentQueues(m=2, capacity=3)
+    for i in range(4):
+        q.push(1, torch.full((1, 2), float(i)), torch.full((1, 3), float(i)), torch.zeros(1, 1))
+    assert q.size(1) == 3  # the oldest (0) was dropped
+    lat, text, _ = q.pop(1, 2)
+    assert lat[:, 0].tolist() == [1.0, 2.0] and text[:, 0].tolist() == [1.0, 2.0]  # FIFO, rows keep together
+    state = q.state_dict()
+    q2 = LatentQueues(2, 1)
+    q2.load_state_dict(state)
+    assert q2.size(1) == 1 and q2.pop(1, 1)[0][0, 0] == 3.0
+    with pytest.raises(IndexError):
+        q2.pop(1, 1)
+
+
+def test_feature_layers_and_gradient_through_frozen_teacher():
+    from accvideo.models.teacher import PRESETS, build_transformer, i2v_condition
+
+    assert default_layers(60) == (59, 39)  # the paper's 60th and 40th layers
+    PRESETS["test3"] = dict(PRESETS["test"], num_layers=3)
+    teacher = build_transformer("test3")
+    fe = TeacherFeatures(teacher)
+    assert (fe.noisy_layer, fe.clean_layer) == (2, 1)
+    assert fe.layer_for(0.0) == 1 and fe.layer_for(0.6) == 2
+    x = torch.randn(2, 16, 5, 8, 8, requires_grad=True)
+    feats = fe(x, 0.6, torch.randn(2, 5, 384), i2v_condition(None, tuple(x.shape)))
+    assert feats.shape == (10, 24, 4, 4)  # frames folded into the batch, 2x2 patches
+    feats.square().mean().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_schedule_indices():
+    from accvideo.schedules import flow_sigmas
+
+    all_points = flow_sigmas(50, 7.0).float()
+    assert schedule_indices(all_points, 5, "accvideo") == [0, 10, 20, 30, 40, 50]
+    assert schedule_indices(all_points[[0, 10, 20, 30, 40, 50]], 5, "accvideo") == list(range(6))
+    uni = schedule_indices(all_points, 5, "uniform")
+    assert torch.allclose(all_points[uni], torch.linspace(1, 0, 6), atol=0.03)
+    with pytest.raises(ValueError):
+        schedule_indices(all_points[[0, 10, 20, 30, 40, 50]], 5, "uniform")
+
+
+def cfg(data, teacher, out, **kw):
+    base = dict(data=str(data), teacher=str(teacher), out=str(out), iters=3, batch_size=2, queue_capacity=8,
+                checkpoint_every=1, threads=1, lr=1e-3)
+    return DistillConfig(**{**base, **kw})
+
+
+def test_three_iterations_change_student_not_teacher_and_resume_bit_exact(tiny_synvid, tiny_model_dir, tmp_path):
+    from diffusers import WanTransformer3DModel
+
+    from accvideo.distill.trainer import distill
+    from accvideo.pipeline import SamplingSettings
+
+    teacher_before = WanTransformer3DModel.from_pretrained(tiny_model_dir).state_dict()
+    final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a"))
+    student = WanTransformer3DModel.from_pretrained(final).state_dict()  # stock diffusers loading
+    teacher_after = WanTransformer3DModel.from_pretrained(tiny_model_dir).state_dict()
+    assert all(torch.equal(teacher_before[k], teacher_after[k]) for k in teacher_before)
+    assert any(not torch.equal(student[k], teacher_before[k]) for k in student)
+    settings = SamplingSettings.load(final)
+    assert settings.kind == "student" and settings.guidance == 1.0 and len(settings.sigmas) == 6
+    rows = list(csv.DictReader(open(tmp_path / "a" / "losses-rank0.csv")))
+    assert [int(r["k"]) for r in rows] == [4, 3, 2, 1, 0] * 3  # Algorithm 1: k = m-1 .. 0 per iteration
+    assert all(float(r["traj"]) > 0 and float(r["disc"]) > 0 for r in rows)
+
+    assert distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", stop_at=1)) is None
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b"), resume=True)
+    a = torch.load(tmp_path / "a" / "checkpoint-rank0.pt", weights_only=False)
+    b = torch.load(tmp_path / "b" / "checkpoint-rank0.pt", weights_only=False)
+    for key in ("student", "heads"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
+    for qa, qb in zip(a["queues"]["queues"], b["queues"]["queues"]):
+        assert len(qa) == len(qb) and all(torch.equal(x[0], y[0]) for x, y in zip(qa, qb))
+
+
+def test_ablation_modes_run(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.distill.trainer import distill
+
+    for name, kw in {"traj": dict(mode="traj"), "adv": dict(mode="adv"),
+                     "single": dict(single_head=True, schedule="uniform", adv_loss="hinge", grad_accum=2)}.items():
+        distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / name, iters=1, **kw))
+        rows = list(csv.DictReader(open(tmp_path / name / "losses-rank0.csv")))
+        traj = [float(r["traj"]) for r in rows]
+        disc = [float(r["disc"]) for r in rows]
+        assert (max(traj) == 0) == (name == "adv") and (max(disc) == 0) == (name == "traj")
+
+
+def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.cli import main
+    from accvideo.distill.trainer import distill
+    from accvideo.video import read_mp4
+
+    final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "s", iters=1))
+    out = tmp_path / "s.mp4"
+    assert main(["generate", "--model", str(final), "--prompt", "a red circle", "--output", str(out), "--json"]) == 0
+    assert read_mp4(out).shape == (17, 64, 64, 3)
+
+
+def test_two_process_smoke(tiny_synvid, tiny_model_dir, tmp_path):
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29541", "-m", "accvideo",
+           "distill", "--data", str(tiny_synvid), "--teacher", str(tiny_model_dir), "--out", str(tmp_path / "ddp"),
+           "--iters", "2", "--batch-size", "2", "--threads", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "ddp" / "final" / "config.json").exists()
+    for rank in (0, 1):
+        rows = list(csv.DictReader(open(tmp_path / "ddp" / f"losses-rank{rank}.csv")))
+        assert len(rows) == 10
