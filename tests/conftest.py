@@ -50,3 +50,15 @@ def tiny_synvid(tiny_model_dir, tmp_path_factory, text_encoder):
                               batch_size=4)
     gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
     return generate_synvid(gen, requests, settings, out)
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_data(tmp_path_factory, text_encoder):
+    from accvideo.models.autoencoder import ShapesAutoencoder
+    from accvideo.training.teacher import prepare_teacher_data
+
+    root = tmp_path_factory.mktemp("tdata")
+    torch.manual_seed(0)
+    ShapesAutoencoder(widths=(8, 16), blocks_per_level=1).save_pretrained(root / "vae")
+    return prepare_teacher_data(str(root / "vae"), str(root / "data.pt"), n_clips=6, text_encoder=text_encoder,
+                                batch_size=4)

@@ -159,3 +159,22 @@ def test_two_process_smoke(tiny_synvid, tiny_model_dir, tmp_path):
     for rank in (0, 1):
         rows = list(csv.DictReader(open(tmp_path / "ddp" / f"losses-rank{rank}.csv")))
         assert len(rows) == 10
+
+
+def test_real_data_baseline_targets_are_teacher_solutions(tiny_teacher_data, tiny_model_dir, tmp_path):
+    from diffusers import WanTransformer3DModel
+
+    from accvideo.distill.data import RealKeyBatches
+    from accvideo.distill.trainer import distill
+    from accvideo.schedules import flow_sigmas
+
+    teacher = WanTransformer3DModel.from_pretrained(tiny_model_dir).eval()
+    batches = RealKeyBatches(str(tiny_teacher_data), teacher, 5, 10, 7.0, 3.0, 2, 0)
+    b = batches(0, 1)
+    assert torch.allclose(batches.sigmas, flow_sigmas(10, 7.0)[[0, 2, 4, 6, 8, 10]].float())
+    start, target = b["latents"][:, 5 - 2], b["latents"][:, 5 - 1]
+    assert start.abs().sum() > 0 and target.abs().sum() > 0 and not torch.equal(start, target)
+    assert torch.equal(batches(0, 1)["latents"], b["latents"])  # seeded by the step
+    distill(cfg(tiny_teacher_data, tiny_model_dir, tmp_path / "real", iters=1, data_kind="real", teacher_steps=10))
+    rows = list(csv.DictReader(open(tmp_path / "real" / "losses-rank0.csv")))
+    assert len(rows) == 5 and all(float(r["traj"]) > 0 for r in rows)

@@ -5,7 +5,7 @@ import csv
 import pytest
 import torch
 
-from accvideo.training.teacher import TeacherTrainConfig, flow_matching_loss, prepare_teacher_data, train_teacher
+from accvideo.training.teacher import TeacherTrainConfig, flow_matching_loss, train_teacher
 from accvideo.training.vae import VAETrainConfig, train_vae
 
 
@@ -26,17 +26,6 @@ def test_train_vae_resume_is_bit_exact(tmp_path):
     assert (final / "config.json").exists() and (resumed / "config.json").exists()
     with pytest.raises(FileExistsError):
         train_vae(tiny_vae_cfg(tmp_path / "a"))
-
-
-@pytest.fixture(scope="module")
-def tiny_teacher_data(tmp_path_factory, text_encoder):
-    from accvideo.models.autoencoder import ShapesAutoencoder
-
-    root = tmp_path_factory.mktemp("tdata")
-    torch.manual_seed(0)
-    ShapesAutoencoder(widths=(8, 16), blocks_per_level=1).save_pretrained(root / "vae")
-    return prepare_teacher_data(str(root / "vae"), str(root / "data.pt"), n_clips=6, text_encoder=text_encoder,
-                                batch_size=4)
 
 
 def test_prepare_teacher_data_contents(tiny_teacher_data):

@@ -20,6 +20,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
                             lr_heads=args.lr_heads, lambda_adv=args.lambda_adv, batch_size=args.batch_size,
                             grad_accum=args.grad_accum, adv_loss=args.adv_loss, mode=mode,
                             single_head=args.single_head, schedule=args.schedule, ema=args.ema,
+                            data_kind=args.data_kind, student_steps=args.student_steps,
+                            teacher_steps=args.teacher_steps,
                             checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, seed=args.seed,
                             threads=args.threads, stop_at=args.stop_at)
         folder = distill(cfg, resume=args.resume)
@@ -33,7 +35,11 @@ def cmd_distill(args: argparse.Namespace) -> int:
 def add_parser(sub) -> None:
     """Register `distill`."""
     d = sub.add_parser("distill", help="distil a few-step student from SynVid (Algorithm 1)")
-    d.add_argument("--data", required=True, help="SynVid folder")
+    d.add_argument("--data", required=True, help="SynVid folder (or, with --data-kind real, a teacher-data file)")
+    d.add_argument("--data-kind", choices=("synvid", "real"), default="synvid",
+                   help="ablation: real = forward diffusion of real latents, teacher solutions as targets")
+    d.add_argument("--student-steps", type=int, default=5, help="m, with --data-kind real")
+    d.add_argument("--teacher-steps", type=int, default=50, help="n, with --data-kind real")
     d.add_argument("--teacher", default="teacher")
     d.add_argument("--out", required=True)
     d.add_argument("--iters", type=int, default=200, help="outer iterations (each covers every key interval)")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class DistillConfig:
     """One distillation run."""
 
-    data: str  # SynVid folder (the only data the student learns from)
+    data: str  # SynVid folder (the only data the student learns from); a teacher-data file with data_kind="real"
     teacher: str = "teacher"  # teacher model folder (frozen feature extractor; the student starts from it)
     out: str = "runs/distill"  # run folder: checkpoints, losses.csv, samples/, final/
     iters: int = 200  # outer iterations; each runs the m key intervals k = m-1 .. 0 once (Algorithm 1, line 5)
@@ -21,6 +21,9 @@ class DistillConfig:
     adv_loss: str = "nonsaturating"  # or "hinge"
     mode: str = "full"  # "full" (Eq. 6 + Eq. 7), "traj" (--no-adv), "adv" (--adv-only)
     single_head: bool = False  # one shared projection head (ablation)
+    data_kind: str = "synvid"  # "synvid", or "real": forward diffusion of real latents (Sec. 3.2 baseline)
+    student_steps: int = 5  # m, for data_kind="real" (a SynVid folder names its own)
+    teacher_steps: int = 50  # n, for data_kind="real": the teacher's grid whose solution is the target
     schedule: str = "accvideo"  # key timesteps: "accvideo" (every n/m-th teacher step) or "uniform" (ablation)
     queue_capacity: int = 64  # entries per latent queue
     noisy_layer: int | None = None  # teacher block read for t > 0 (default: the last)
@@ -38,6 +41,10 @@ class DistillConfig:
             raise ValueError(f"mode must be full, traj or adv, got {self.mode!r}")
         if self.schedule not in ("accvideo", "uniform"):
             raise ValueError(f"schedule must be accvideo or uniform, got {self.schedule!r}")
+        if self.data_kind not in ("synvid", "real"):
+            raise ValueError(f"data_kind must be synvid or real, got {self.data_kind!r}")
+        if self.data_kind == "real" and self.schedule != "accvideo":
+            raise ValueError("the real-data baseline uses the accvideo key timesteps")
         if self.adv_loss not in ("nonsaturating", "hinge"):
             raise ValueError(f"adv_loss must be nonsaturating or hinge, got {self.adv_loss!r}")
 

@@ -44,7 +44,7 @@ class KeyBatches:
         if batch_size * world > len(dataset):
             raise ValueError(f"batch {batch_size} x {world} processes exceeds the {len(dataset)} samples")
 
-    def __call__(self, step: int) -> dict[str, torch.Tensor]:
+    def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
         """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
         perm = torch.randperm(len(self.dataset), generator=gen)
@@ -53,3 +53,52 @@ class KeyBatches:
         return {"latents": torch.stack([it["latents"][self.idx] for it in items]),
                 "text_states": torch.stack([it["text_states"] for it in items]),
                 "condition": torch.stack([it["condition"] for it in items])}
+
+
+class RealKeyBatches:
+    """The Sec. 3.2 baseline ("real data + forward diffusion", Table 3): start points from forward
+    diffusion of real (rendered, VAE-encoded) clips, targets from the teacher's own multi-step solution.
+
+    For key interval k: l_{t'_{k+1}} = (1 - t'_{k+1}) x_0 + t'_{k+1} eps, and l_{t'_k} is the teacher's
+    Euler solution (with CFG) from there over its n / m grid steps down to t'_k. Such start points need
+    not lie on any teacher trajectory: the "useless data points" the paper avoids.
+    """
+
+    def __init__(self, data_path: str, teacher, m: int, teacher_steps: int, shift: float, guidance: float,
+                 batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        from accvideo.schedules import flow_sigmas, key_indices
+
+        self.data = torch.load(data_path, map_location="cpu", weights_only=False)
+        grid = flow_sigmas(teacher_steps, shift)
+        self.grid = grid
+        self.key_idx = key_indices(teacher_steps, m)
+        self.sigmas = grid[self.key_idx].float()
+        self.teacher, self.m, self.guidance = teacher, m, guidance
+        self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
+
+    def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
+        """Like KeyBatches, but only the entries for interval k (m - k - 1 and m - k) are meaningful."""
+        from accvideo.models.teacher import i2v_condition, velocity
+        from accvideo.schedules import euler_step, forward_diffuse
+
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        n = len(self.data["latents"])
+        ids = torch.randperm(n, generator=gen)[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
+        x0 = self.data["latents"][ids].float()
+        text = self.data["text_states"][ids].float()
+        present = torch.rand(len(ids), generator=gen) < 0.5
+        cond = i2v_condition(self.data["first_latents"][ids].float(), tuple(x0.shape), present=present)
+        uncond = self.data["empty_states"].float().expand_as(text)
+        start, stop = self.key_idx[self.m - (k + 1)], self.key_idx[self.m - k]
+        eps = torch.randn(x0.shape, generator=gen)
+        latent = forward_diffuse(x0, eps, self.grid[start].float().expand(len(ids)))
+        latents = torch.zeros(len(ids), self.m + 1, *x0.shape[1:])
+        latents[:, self.m - (k + 1)] = latent
+        with torch.no_grad():
+            for j in range(start, stop):  # the teacher's own solution over its grid (Eq. 5 with CFG)
+                s, s_next = float(self.grid[j]), float(self.grid[j + 1])
+                v_c = velocity(self.teacher, latent, s, text, cond)
+                v_u = velocity(self.teacher, latent, s, uncond, cond)
+                latent = euler_step(latent, v_u + self.guidance * (v_c - v_u), s, s_next)
+        latents[:, self.m - k] = latent
+        return {"latents": latents, "text_states": text, "condition": cond}

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import KeyBatches
+from accvideo.distill.data import KeyBatches, RealKeyBatches
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
@@ -55,12 +55,18 @@ class Distiller:
         self.out = Path(cfg.out)
         self.teacher_dir = resolve_model(cfg.teacher)
         self.teacher_settings = SamplingSettings.load(self.teacher_dir)
-        self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
-        self.m = self.dataset.settings["student_steps"]
-        self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
-                                  self.acc.process_index, self.acc.num_processes)
-        self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
         teacher = WanTransformer3DModel.from_pretrained(self.teacher_dir).to(self.acc.device)
+        if cfg.data_kind == "synvid":
+            self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
+            self.m = self.dataset.settings["student_steps"]
+            self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
+                                      self.acc.process_index, self.acc.num_processes)
+        else:  # the "real data + forward diffusion" baseline
+            self.dataset, self.m = None, cfg.student_steps
+            self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
+                                          self.teacher_settings.shift, self.teacher_settings.guidance,
+                                          cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
+        self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
         torch.manual_seed(cfg.seed)
         student = copy.deepcopy(teacher).train().requires_grad_(True)  # Algorithm 1, line 1: beta <- theta
         self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer)
@@ -110,7 +116,7 @@ class Distiller:
     def _student_pass(self, step: int, k: int) -> tuple[torch.Tensor, dict, tuple | None]:
         """Lines 7-21 on one micro-batch: the student's loss, its logs, and what the heads' update needs."""
         cfg, dev, m = self.cfg, self.acc.device, self.m
-        batch = {name: t.to(dev) for name, t in self.batches(step).items()}  # line 7
+        batch = {name: t.to(dev) for name, t in self.batches(step, k).items()}  # line 7
         lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
         l_k1, l_k = lat[:, m - (k + 1)], lat[:, m - k]  # l'_{t'_{k+1}}, l'_{t'_k}
         t_k1, t_k = self.sigma(k + 1), self.sigma(k)
@@ -211,17 +217,17 @@ class Distiller:
 
     @torch.no_grad()
     def write_samples(self, iteration: int, n: int = 2) -> None:
-        """Decode the student's m-step samples for the first n dataset prompts into out/samples/."""
+        """Decode the student's m-step samples from the first batch's noise and prompts into out/samples/."""
         from accvideo.distill.export import student_generator
         from accvideo.video import write_mp4
 
         gen = student_generator(self.student_model(), self.teacher_dir, self.sigmas.tolist())
-        items = [self.dataset[i] for i in range(n)]
-        noise = torch.stack([it["latents"][0] for it in items])
-        text = torch.stack([it["text_states"] for it in items])
-        first = torch.stack([it["condition"][4:, :1] for it in items])
-        present = torch.tensor([it["i2v"] for it in items])
-        res = gen.denoise(noise, text, text, self.sigmas.double(), 1.0, first, present=present)
+        batch = self.batches(0, self.m - 1)
+        noise = batch["latents"][:n, 0]  # the entry at t'_m = 1 is pure noise
+        cond = batch["condition"][:n]
+        present = cond[:, 0, 0].flatten(1).amax(1) > 0 if cond.ndim == 5 else None
+        res = gen.denoise(noise, batch["text_states"][:n], batch["text_states"][:n], self.sigmas.double(), 1.0,
+                          cond[:, 4:, :1], present=present)
         for i, clip in enumerate(gen.decode(res.latent)):
             write_mp4(self.out / "samples" / f"iter{iteration:05d}_{i}.mp4", clip)
 
@@ -230,7 +236,7 @@ class Distiller:
         from accvideo.distill.export import export_student
 
         info = {"distill_seconds": self.elapsed, "iterations": self.cfg.iters, "config": asdict(self.cfg),
-                "synvid": str(self.dataset.root), "synvid_samples": len(self.dataset)}
+                "data": self.cfg.data, "samples": len(self.dataset) if self.dataset is not None else None}
         return export_student(self.student_model(), self.out / "final", self.teacher_dir, self.sigmas.tolist(), info)
 
 

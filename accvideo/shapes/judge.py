@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from accvideo.shapes.spec import BACKGROUNDS, BASE_SIZE, COLOURS, SIZES, ClipSpec
 
-MUDDY_DISTANCE = 40.0  # RGB distance from every background-to-colour segment past which a pixel is ignored (>= 61 apart)
+MUDDY_DISTANCE = 40.0  # RGB distance to every background-to-colour segment past which a pixel is ignored (>= 61 apart)
 EDGE_COVERAGE = 0.5  # fraction of the way from background to an object colour past which a blurred pixel is object
 SOFT_COVERAGE = 0.2  # coverage below which a pixel gets no weight in the soft silhouette moments (noise floor)
 SOFT_MARGIN = 2.0  # px at 64 x 64 (x scale): how far around a blob its blurred rim is looked for
@@ -58,33 +58,19 @@ class _Blob:
     centroid: tuple[float, float]  # (x, y)
     width: int  # bbox width, px
     height: int  # bbox height, px
-    squareness: float  # coverage-weighted E[dx^2 dy^2] / (E[dx^2] E[dy^2]): 1 for a square (blurred or not), ~2/3 for a disk
+    squareness: float  # coverage-weighted E[dx^2 dy^2] / (E[dx^2] E[dy^2]): 1 for a square, ~2/3 for a disk
     top_fraction: float  # share of the area in the rows above the bbox's middle (of the rows above + below)
     touches_border: bool  # whether the bbox touches the frame's edge (the object may be cut off)
 
 
-def _nearest(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of and RGB distance to the nearest palette entry; colours (..., 3), palette (P, 3)."""
-    c = colours.reshape(-1, 3).astype(np.float32)  # (N, 3)
-    d2 = np.empty((c.shape[0], len(palette)), dtype=np.float32)  # (N, P) squared distances
-    for k, entry in enumerate(np.asarray(palette, dtype=np.float32)):
-        diff = c - entry  # (N, 3)
-        d2[:, k] = np.einsum("ij,ij->i", diff, diff)
-    index = d2.argmin(1)  # (N,)
-    dist = np.sqrt(d2[np.arange(c.shape[0]), index])  # (N,)
-    return index.reshape(colours.shape[:-1]), dist.reshape(colours.shape[:-1])
-
-
 def read_background(clip: np.ndarray) -> tuple[str | None, np.ndarray]:
-    """Background name (None if none is near) and its measured RGB, from the clip's border pixels (F, H, W, 3)."""
-    border = np.concatenate(
-        [clip[:, 0], clip[:, -1], clip[:, 1:-1, 0], clip[:, 1:-1, -1]], axis=1
-    ).reshape(-1, 3)  # (F * perimeter, 3)
-    measured = np.median(border.astype(np.float32), axis=0)  # (3,), robust to objects touching the edge
+    """Background name (None if none is near) and measured RGB (3,), from a clip's (F, H, W, 3) border pixels."""
+    border = np.concatenate([clip[:, 0], clip[:, -1], clip[:, 1:-1, 0], clip[:, 1:-1, -1]], axis=1)  # (F, perim, 3)
+    measured = np.median(border.reshape(-1, 3).astype(np.float32), axis=0)  # (3,), robust to objects at the edge
     names = list(BACKGROUNDS)
-    index, dist = _nearest(measured, np.array([BACKGROUNDS[n] for n in names]))
-    name = names[int(index)] if float(dist) <= BACKGROUND_MAX_DISTANCE else None
-    return name, measured
+    dist = np.linalg.norm(np.array([BACKGROUNDS[n] for n in names], dtype=np.float32) - measured, axis=1)  # (3,)
+    best = int(dist.argmin())
+    return (names[best] if dist[best] <= BACKGROUND_MAX_DISTANCE else None), measured
 
 
 def classify_pixels(clip: np.ndarray, background_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +83,8 @@ def classify_pixels(clip: np.ndarray, background_rgb: np.ndarray) -> tuple[np.nd
     """
     r, g, b = np.moveaxis(clip.astype(np.float32) - background_rgb.astype(np.float32), -1, 0)  # (F, H, W) each
     norm2 = r * r + g * g + b * b  # (F, H, W): |x - b|^2
-    residual2 = np.empty((len(COLOURS), *clip.shape[:-1]), dtype=np.float32)  # (K, F, H, W) squared segment distance
-    coverage = np.empty((len(COLOURS), *clip.shape[:-1]), dtype=np.float32)  # (K, F, H, W) position along segment
+    residual2 = np.empty((len(COLOURS), *clip.shape[:-1]), dtype=np.float32)  # (K, F, H, W) squared distance to segment
+    coverage = np.empty((len(COLOURS), *clip.shape[:-1]), dtype=np.float32)  # (K, F, H, W) position along it
     for k, rgb in enumerate(COLOURS.values()):
         v = np.asarray(rgb, dtype=np.float32) - background_rgb.astype(np.float32)  # (3,)
         vv = max(float(v @ v), 1e-6)
@@ -109,11 +95,12 @@ def classify_pixels(clip: np.ndarray, background_rgb: np.ndarray) -> tuple[np.nd
     nearest = residual2.argmin(0)  # (F, H, W)
     best = np.take_along_axis(residual2, nearest[None], 0)[0]  # (F, H, W)
     muddy = best > MUDDY_DISTANCE**2  # (F, H, W)
-    return np.where(muddy, -1, nearest), np.where(muddy, 0.0, np.take_along_axis(coverage, nearest[None], 0)[0])
+    along = np.take_along_axis(coverage, nearest[None], 0)[0]  # (F, H, W)
+    return np.where(muddy, -1, nearest), np.where(muddy, 0.0, along)
 
 
 def _soft_squareness(weights: np.ndarray) -> float:
-    """E[dx^2 dy^2] / (E[dx^2] E[dy^2]) under (h, w) weights; any blur that acts on x and y apart keeps a square at 1."""
+    """E[dx^2 dy^2] / (E[dx^2] E[dy^2]) under (h, w) weights; a square blurred along x and y apart stays at 1."""
     ys, xs = np.mgrid[0 : weights.shape[0], 0 : weights.shape[1]]  # (h, w) each
     total = max(float(weights.sum()), 1e-9)
     cx, cy = float((weights * xs).sum()) / total, float((weights * ys).sum()) / total
@@ -246,7 +233,10 @@ def attribute_report(judged: JudgedClip, spec: ClipSpec) -> dict[str, bool]:
     matched = [found.get(o.colour) for o in spec.objects]
     report = {"colour": all(m is not None for m in matched)}
     for attr in ("shape", "motion", "size"):
-        report[attr] = all(m is not None and getattr(m, attr) == getattr(o, attr) for m, o in zip(matched, spec.objects))
+        report[attr] = all(
+            m is not None and getattr(m, attr) == getattr(o, attr)
+            for m, o in zip(matched, spec.objects)
+        )
     report["background"] = judged.background == spec.background
     report["count"] = len(judged.objects) == len(spec.objects)
     return report
@@ -261,8 +251,9 @@ def attributes_match(
 
 
 def _reading(clip: JudgedClip) -> tuple[str | None, tuple[tuple[str, str | None, str | None, str | None], ...]]:
-    """What a judged clip says, with the per-frame measurements left out."""
-    return clip.background, tuple(sorted((o.colour, o.shape, o.size, o.motion) for o in clip.objects))
+    """What a judged clip says, with the per-frame measurements left out; objects in colour order."""
+    objects = sorted(clip.objects, key=lambda o: o.colour)
+    return clip.background, tuple((o.colour, o.shape, o.size, o.motion) for o in objects)
 
 
 def same_reading(a: JudgedClip, b: JudgedClip) -> bool:
