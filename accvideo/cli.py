@@ -122,7 +122,9 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
     """Train the ShapesAutoencoder."""
     from accvideo.training.vae import VAETrainConfig, train_vae
 
-    cfg = VAETrainConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    cfg = VAETrainConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         foreground_weight=args.foreground_weight, init=args.init, decoder_only=args.decoder_only,
+                         warmup=args.warmup, stop_at=args.stop_at)
     print(train_vae(cfg, resume=args.resume))
     return 0
 
@@ -164,10 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("train-vae", help="train the miniature's VAE on Shapes clips")
     v.add_argument("--out", default="runs/vae")
-    v.add_argument("--steps", type=int, default=1500)
+    v.add_argument("--steps", type=int, default=3000)
     v.add_argument("--batch-size", type=int, default=8)
     v.add_argument("--lr", type=float, default=2e-3)
     v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--warmup", type=int, default=100)
+    v.add_argument("--foreground-weight", type=float, default=10.0, help="loss weight of pixels on and near objects")
+    v.add_argument("--init", help="start from this VAE folder")
+    v.add_argument("--decoder-only", action="store_true", help="train the decoder alone (keeps the latent space)")
+    v.add_argument("--stop-at", type=int, help="end this invocation after this step")
     v.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     v.set_defaults(func=cmd_train_vae)
 

@@ -10,8 +10,9 @@ from accvideo.training.vae import VAETrainConfig, train_vae
 
 
 def tiny_vae_cfg(out, **kw):
-    return VAETrainConfig(out=str(out), steps=6, batch_size=2, lr=2e-3, warmup=2, train_clips=8, widths=(8, 16),
-                          blocks_per_level=1, checkpoint_every=2, **kw)
+    base = dict(out=str(out), steps=6, batch_size=2, lr=2e-3, warmup=2, train_clips=8, widths=(8, 16),
+                blocks_per_level=1, checkpoint_every=2)
+    return VAETrainConfig(**{**base, **kw})
 
 
 def test_train_vae_resume_is_bit_exact(tmp_path):
@@ -63,3 +64,16 @@ def test_flow_matching_loss_by_hand():
     x0, noise = torch.tensor([[1.0, 2.0]]), torch.tensor([[0.5, -1.0]])
     v = torch.tensor([[0.0, 0.0]])
     assert torch.allclose(flow_matching_loss(v, x0, noise), torch.tensor([[0.25, 9.0]]))  # (x1 - x0)^2
+
+
+def test_decoder_only_finetune_keeps_latent_space(tmp_path):
+    from accvideo.models.autoencoder import ShapesAutoencoder
+
+    first = train_vae(tiny_vae_cfg(tmp_path / "a", steps=2))
+    tuned = train_vae(tiny_vae_cfg(tmp_path / "b", steps=3, init=str(first), decoder_only=True))
+    a, b = ShapesAutoencoder.from_pretrained(first), ShapesAutoencoder.from_pretrained(tuned)
+    assert all(torch.equal(p, q) for p, q in zip(a.encoder.parameters(), b.encoder.parameters()))
+    assert any(not torch.equal(p, q) for p, q in zip(a.decoder.parameters(), b.decoder.parameters()))
+    assert a.config.latents_mean == b.config.latents_mean
+    with pytest.raises(ValueError):
+        train_vae(tiny_vae_cfg(tmp_path / "c", decoder_only=True))

@@ -36,6 +36,8 @@ class VAETrainConfig:
     seed: int = 0  # seeds the model init and the batch order
     threads: int = 2  # torch CPU threads
     stop_at: int | None = None  # end this invocation after this step, without exporting (continue with resume)
+    init: str | None = None  # start from this trained VAE folder
+    decoder_only: bool = False  # train the decoder alone: the latent space (and any teacher trained on it) stays valid
 
 
 def render_split(split: str, n: int, offset: int = 0) -> np.ndarray:
@@ -69,8 +71,15 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
     out = Path(cfg.out)
     ckpt_path = out / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
-    model = ShapesAutoencoder(z_dim=cfg.z_dim, widths=cfg.widths, blocks_per_level=cfg.blocks_per_level)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    if cfg.init:
+        model = ShapesAutoencoder.from_pretrained(cfg.init)
+    elif cfg.decoder_only:
+        raise ValueError("decoder-only training needs --init: the VAE whose latent space is kept")
+    else:
+        model = ShapesAutoencoder(z_dim=cfg.z_dim, widths=cfg.widths, blocks_per_level=cfg.blocks_per_level)
+    if cfg.decoder_only:
+        model.encoder.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
     start, elapsed = 0, 0.0
     if resume:
         state = load_checkpoint(ckpt_path)
@@ -94,7 +103,8 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
         lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
         for group in opt.param_groups:
             group["lr"] = lr
-        dist = model.encode(x).latent_dist
+        with torch.set_grad_enabled(not cfg.decoder_only):
+            dist = model.encode(x).latent_dist
         recon = model.decode(dist.sample()).sample
         weight = 1.0 + (cfg.foreground_weight - 1.0) * foreground_mask(x) if cfg.foreground_weight > 1 else 1.0
         rec = (reconstruction_loss(recon, x) * weight).mean()
@@ -116,7 +126,7 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
             elapsed, t0 = elapsed + now - t0, now
     if end < cfg.steps:
         return None
-    return finalize_vae(model, out, clips, elapsed + time.perf_counter() - t0)
+    return finalize_vae(model, out, clips, elapsed + time.perf_counter() - t0, keep_stats=cfg.decoder_only)
 
 
 @torch.no_grad()
@@ -127,11 +137,12 @@ def latent_stats(model, clips: np.ndarray, batch: int = 16) -> tuple[list[float]
     return z.mean(1).tolist(), z.std(1).tolist()
 
 
-def finalize_vae(model, out: Path, clips: np.ndarray, seconds: float) -> Path:
-    """Store latent statistics in the config and save the model in diffusers format."""
+def finalize_vae(model, out: Path, clips: np.ndarray, seconds: float, keep_stats: bool = False) -> Path:
+    """Store latent statistics in the config (kept as they are when the encoder did not train) and save."""
     model.eval()
-    mean, std = latent_stats(model, clips[:512])
-    model.register_to_config(latents_mean=tuple(mean), latents_std=tuple(std))
+    if not keep_stats:
+        mean, std = latent_stats(model, clips[:512])
+        model.register_to_config(latents_mean=tuple(mean), latents_std=tuple(std))
     final = out / "final"
     model.save_pretrained(final)
     (final / "training.json").write_text(json.dumps({"train_seconds": seconds}, indent=2))

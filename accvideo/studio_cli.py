@@ -1,0 +1,49 @@
+"""`accvideo studio`: serve the Gradio studio (teacher and student side by side) on 127.0.0.1.
+
+The models are checked before anything loads (a missing teacher or student folder is a one-line error);
+when the shipped student is missing, the student side is the teacher at 5 steps, labelled so.
+The studio lives in the `app` package; this module only imports it when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    """Build the runner (models load on the first request) and serve the studio until interrupted."""
+    from accvideo.cli import BadInput
+
+    if not 1 <= args.port <= 65535:
+        raise BadInput(f"--port must be from 1 to 65535, got {args.port}")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the studio never calls home
+    from app.runner import StudioRunner
+
+    try:
+        runner = StudioRunner(args.teacher, args.student, device=args.device)
+    except FileNotFoundError as err:
+        raise BadInput(str(err)) from err
+    if runner.student.fallback:
+        print(f"accvideo studio: no student shipped yet; the student side is the teacher at "
+              f"{runner.student.settings.steps} steps, labelled so", flush=True)
+    from app.studio import build_demo, launch
+
+    print(f"accvideo studio: http://{args.host}:{args.port} (Ctrl+C to stop)", flush=True)
+    try:
+        launch(build_demo(runner), host=args.host, port=args.port)
+    finally:
+        runner.close()
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register `studio`."""
+    p = sub.add_parser("studio", help="the Gradio studio: teacher and student side by side")
+    p.add_argument("--teacher", default="teacher", help="teacher (the shipped one) or a model folder")
+    p.add_argument("--student", default="student",
+                   help="student (the shipped one; if missing: the teacher at 5 steps, labelled so) or a model folder")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=cmd_studio)

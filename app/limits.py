@@ -1,0 +1,115 @@
+"""What the studio accepts: caps on one request, and the checks that refuse anything else with a message.
+
+The caps keep one request from holding the (shared, queued) models for minutes. Refusals are
+`RequestError`s, whose text is written for the person at the page; the UI shows it, nothing crashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accvideo.shapes.spec import check_geometry
+
+MAX_SIDE = 256  # px, height and width (the Shapes world's own maximum)
+MAX_FRAMES = 33  # frames per clip (1 + 4k)
+MAX_STEPS = 100  # Euler steps on either side
+MAX_GUIDANCE = 20.0  # CFG scale of the teacher side
+MAX_SEED = 2**31 - 1  # seeds are non-negative 31-bit integers
+MAX_PROMPT_CHARS = 500  # longer prompts are refused (the text encoder truncates anyway)
+
+
+class RequestError(ValueError):
+    """A request the studio refuses; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One side-by-side generation: the same prompt, seed and first frame drive both sides."""
+
+    prompt: str
+    seed: int
+    teacher_steps: int
+    student_steps: int
+    guidance: float  # teacher side's CFG scale; the student uses its own settings' guidance
+    height: int
+    width: int
+    frames: int
+    image: np.ndarray | None = None  # uint8 (H, W, 3) first frame: image-to-video
+
+    def key(self) -> tuple:
+        """A hashable identity (the image by its bytes), for caching results."""
+        image = None if self.image is None else (self.image.shape, self.image.tobytes())
+        return (self.prompt, self.seed, self.teacher_steps, self.student_steps, self.guidance, self.height,
+                self.width, self.frames, image)
+
+
+def as_int(name: str, value) -> int:
+    """A whole number from a UI field (None, floats like 5.0 and numeric strings allowed); RequestError otherwise."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as err:
+        raise RequestError(f"{name} must be a whole number, got {value!r}") from err
+    if not number.is_integer():
+        raise RequestError(f"{name} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def check_steps(name: str, steps: int) -> None:
+    """1 <= steps <= MAX_STEPS."""
+    if not 1 <= steps <= MAX_STEPS:
+        raise RequestError(f"{name} must be from 1 to {MAX_STEPS}, got {steps}")
+
+
+def check_geometry_caps(height: int, width: int, frames: int) -> None:
+    """The studio's caps (<= MAX_SIDE px, <= MAX_FRAMES frames) and the Shapes world's geometry rules."""
+    if height > MAX_SIDE or width > MAX_SIDE:
+        raise RequestError(f"the studio makes clips of at most {MAX_SIDE} x {MAX_SIDE} px, asked for {width} x {height}")
+    if frames > MAX_FRAMES:
+        raise RequestError(f"the studio makes clips of at most {MAX_FRAMES} frames, asked for {frames}")
+    try:
+        check_geometry(height, width, frames)
+    except ValueError as err:
+        raise RequestError(str(err)) from err
+
+
+def check_image(image: np.ndarray | None, height: int, width: int) -> None:
+    """A first frame must be uint8 RGB of exactly the clip's size (it is not resized: the VAE sees it as is)."""
+    if image is None:
+        raise RequestError("image to video needs a first frame: upload one, or pick a Shapes world clip")
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise RequestError(f"the first frame must be an RGB image, got an array {image.dtype} {image.shape}")
+    if image.shape[:2] != (height, width):
+        raise RequestError(f"the first frame is {image.shape[1]} x {image.shape[0]} px but the clip is {width} x "
+                           f"{height}: upload a {width} x {height} image, pick a Shapes world clip, or change the "
+                           "clip size in Settings")
+
+
+def make_request(prompt: str | None, seed, teacher_steps, student_steps, guidance, height, width, frames,
+                 image: np.ndarray | None = None, image_to_video: bool = False) -> Request:
+    """Validate raw UI values into a Request; RequestError with a message for the person otherwise."""
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise RequestError("the prompt is empty: describe a clip, e.g. 'a large red circle moving right on a "
+                           "black background'")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise RequestError(f"the prompt is {len(prompt)} characters; the studio takes at most {MAX_PROMPT_CHARS}")
+    seed = as_int("seed", seed)
+    if not 0 <= seed <= MAX_SEED:
+        raise RequestError(f"seed must be from 0 to {MAX_SEED}, got {seed}")
+    teacher_steps, student_steps = as_int("teacher steps", teacher_steps), as_int("student steps", student_steps)
+    check_steps("teacher steps", teacher_steps)
+    check_steps("student steps", student_steps)
+    try:
+        guidance = float(guidance)
+    except (TypeError, ValueError) as err:
+        raise RequestError(f"guidance must be a number, got {guidance!r}") from err
+    if not 1.0 <= guidance <= MAX_GUIDANCE:
+        raise RequestError(f"guidance must be from 1 (off) to {MAX_GUIDANCE:g}, got {guidance:g}")
+    height, width, frames = as_int("height", height), as_int("width", width), as_int("frames", frames)
+    check_geometry_caps(height, width, frames)
+    if image_to_video:
+        check_image(image, height, width)
+    return Request(prompt, seed, teacher_steps, student_steps, guidance, height, width, frames,
+                   image if image_to_video else None)

@@ -1,0 +1,207 @@
+"""The studio's model runner: two sides (teacher, student) loaded lazily and once, one generation at a time.
+
+Nothing loads at construction: the first request loads the transformers, sharing one text encoder, and one
+VAE when both sides name the same VAE folder (and the whole generator when both sides are one folder).
+When the shipped student is missing (`student="student"` before the distillation stage ships it), the
+student side falls back to the teacher at STUDENT_STEPS steps and says so in its title, so the studio
+still shows what plain few-step sampling of the teacher gives.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from accvideo.pipeline import GenerationOutput, SamplingSettings, VideoGenerator, resolve_model
+from accvideo.schedules import STUDENT_STEPS
+from accvideo.video import write_mp4
+from app.limits import Request, RequestError
+from app.trajectory import TrajectoryPanel, key_latents, latent_rmse
+
+MAX_VIDEOS = 256  # mp4s kept in the runner's temp folder; older ones are deleted
+Report = Callable[[float, str], None]  # (fraction done, what is happening) -> None
+
+
+@dataclass(frozen=True)
+class Side:
+    """One column of the studio: a model folder, its sampling settings, and whether it stands in for a student."""
+
+    name: str  # "teacher" or "student"
+    folder: Path
+    settings: SamplingSettings  # defaults: steps, guidance, clip size
+    fallback: bool = False  # the teacher standing in for a missing student
+
+    def title(self, steps: int) -> str:
+        """What the column is called, e.g. 'teacher @ 5 steps (no student shipped)'."""
+        if self.fallback:
+            return f"teacher @ {steps} steps (no student shipped)"
+        return f"{self.name} @ {steps} steps"
+
+
+def resolve_sides(teacher: str, student: str) -> tuple[Side, Side]:
+    """Model names or folders -> the two sides; FileNotFoundError for a missing teacher or a missing student PATH."""
+    teacher_folder = resolve_model(teacher)
+    teacher_settings = SamplingSettings.load(teacher_folder)
+    teacher_side = Side("teacher", teacher_folder, teacher_settings)
+    try:
+        student_folder = resolve_model(student)
+    except FileNotFoundError:
+        if student != "student":  # an explicit folder that is not there is the user's error
+            raise
+        settings = replace(teacher_settings, steps=STUDENT_STEPS, sigmas=None)
+        return teacher_side, Side("student", teacher_folder, settings, fallback=True)
+    return teacher_side, Side("student", student_folder, SamplingSettings.load(student_folder))
+
+
+@dataclass
+class SideResult:
+    """One side's clip and its cost."""
+
+    title: str
+    frames: np.ndarray  # uint8 (F, H, W, 3)
+    steps: int
+    nfe: int  # transformer evaluations (CFG counts 2 per step)
+    seconds: float  # wall time of the generation (the prompt is encoded beforehand, for both sides alike)
+    guidance: float
+
+    def label(self, speedup: float | None = None) -> str:
+        """Markdown caption: title, wall time, NFE, CFG, and (student side) the speedup over the teacher."""
+        cfg = "no CFG" if self.guidance == 1.0 else f"CFG {self.guidance:g}"
+        text = f"**{self.title}** · {self.seconds:.2f} s · {self.nfe} NFE · {cfg}"
+        if speedup is not None:
+            text += f" · **{speedup:.1f}x** faster than the teacher"
+        return text
+
+
+@dataclass
+class Comparison:
+    """The two sides of one request."""
+
+    teacher: SideResult
+    student: SideResult
+    cached: bool = False  # served from the example cache: the timings are those of the first run
+
+    @property
+    def speedup(self) -> float:
+        """Teacher wall time / student wall time."""
+        return self.teacher.seconds / max(self.student.seconds, 1e-9)
+
+
+class StudioRunner:
+    """Loads both sides on first use, runs requests one at a time, writes the clips as mp4 to a temp folder."""
+
+    def __init__(self, teacher: str = "teacher", student: str = "student", device: str = "cpu",
+                 text_encoder=None, out_dir: str | Path | None = None):
+        self.teacher, self.student = resolve_sides(teacher, student)
+        self.device = device
+        self.load_seconds: float | None = None
+        self._text_encoder = text_encoder
+        self._generators: tuple[VideoGenerator, VideoGenerator] | None = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._files_lock = threading.Lock()
+        self._tmp = tempfile.TemporaryDirectory(prefix="accvideo-studio-") if out_dir is None else None
+        self.out_dir = Path(out_dir if out_dir is not None else self._tmp.name)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._cache: dict[tuple, Comparison] = {}
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the models are in memory."""
+        return self._generators is not None
+
+    def generators(self) -> tuple[VideoGenerator, VideoGenerator]:
+        """The (teacher, student) generators, loaded on the first call only."""
+        with self._load_lock:
+            if self._generators is None:
+                t0 = time.perf_counter()
+                self._generators = self._load()
+                self.load_seconds = time.perf_counter() - t0
+            return self._generators
+
+    def _load(self) -> tuple[VideoGenerator, VideoGenerator]:
+        t, s = self.teacher, self.student
+        teacher = VideoGenerator.from_folder(str(t.folder), self.device, text_encoder=self._text_encoder)
+        if s.folder.resolve() == t.folder.resolve():
+            return teacher, teacher  # same weights: one generator; each call passes its own steps and guidance
+        same_vae = (t.folder / t.settings.vae).resolve() == (s.folder / s.settings.vae).resolve()
+        same_text = t.settings.text_encoder == s.settings.text_encoder
+        student = VideoGenerator.from_folder(str(s.folder), self.device,
+                                             text_encoder=teacher.text_encoder if same_text else None,
+                                             vae=teacher.vae if same_vae else None)
+        return teacher, student
+
+    def _generate(self, gen: VideoGenerator, request: Request, steps: int, guidance: float,
+                  trajectory: bool, bars: bool) -> GenerationOutput:
+        images = None if request.image is None else request.image[None]  # (1, H, W, 3)
+        return gen([request.prompt], [request.seed], steps=steps, guidance=guidance, height=request.height,
+                   width=request.width, frames=request.frames, images=images, return_trajectory=trajectory,
+                   progress=bars)
+
+    def _both(self, request: Request, report: Report | None,
+              trajectory: bool = False) -> tuple[GenerationOutput, GenerationOutput]:
+        """Run the teacher, then the student, on one request (the caller holds the run lock)."""
+        say = report or (lambda fraction, text: None)
+        if not self.loaded:
+            say(0.0, "loading the models (first request only)")
+        teacher, student = self.generators()
+        for gen in {id(g.text_encoder): g for g in (teacher, student)}.values():
+            gen.text_encoder([request.prompt, ""])  # encode once up front: both sides' timings exclude it
+        say(0.05, f"teacher: {request.teacher_steps} steps")
+        t_out = self._generate(teacher, request, request.teacher_steps, request.guidance, trajectory, report is not None)
+        say(0.9, f"student: {request.student_steps} steps")
+        s_out = self._generate(student, request, request.student_steps, self.student.settings.guidance, trajectory,
+                               report is not None)
+        say(1.0, "done")
+        return t_out, s_out
+
+    def compare(self, request: Request, report: Report | None = None, cache: bool = False) -> Comparison:
+        """Both sides on one request (same prompt, seed and first frame); cache=True memoises by request."""
+        with self._run_lock:
+            if cache and request.key() in self._cache:
+                return replace(self._cache[request.key()], cached=True)
+            t_out, s_out = self._both(request, report)
+            result = Comparison(self._side(self.teacher, t_out, request.guidance),
+                                self._side(self.student, s_out, self.student.settings.guidance))
+            if cache:
+                self._cache[request.key()] = result
+            return result
+
+    @staticmethod
+    def _side(side: Side, out: GenerationOutput, guidance: float) -> SideResult:
+        return SideResult(side.title(out.steps), out.frames[0], out.steps, out.nfe, out.timings.total, guidance)
+
+    def trajectory(self, request: Request, report: Report | None = None) -> TrajectoryPanel:
+        """Teacher latents at key_indices(teacher steps, student steps) beside the student's steps, decoded."""
+        n, m = request.teacher_steps, request.student_steps
+        if n % m:
+            raise RequestError(f"the teacher's steps ({n}) must be a multiple of the student's ({m}) to line up "
+                               "their key timesteps, e.g. 50 and 5")
+        with self._run_lock:
+            t_out, s_out = self._both(request, report, trajectory=True)
+            teacher, student = self.generators()
+            t_lat, indices, t_sigmas = key_latents(t_out.trajectory, t_out.sigmas, m)  # (m + 1, C, f, h, w)
+            s_lat, _, s_sigmas = key_latents(s_out.trajectory, s_out.sigmas, m)  # all m + 1 of the student's
+            return TrajectoryPanel(teacher.decode(t_lat), student.decode(s_lat), indices, t_sigmas, s_sigmas,
+                                   latent_rmse(t_lat, s_lat))
+
+    def write_video(self, frames: np.ndarray) -> Path:
+        """uint8 (F, H, W, 3) -> a new mp4 in the temp folder (the oldest beyond MAX_VIDEOS are deleted)."""
+        with self._files_lock:
+            path = write_mp4(self.out_dir / f"{uuid.uuid4().hex}.mp4", np.ascontiguousarray(frames))
+            videos = sorted(self.out_dir.glob("[!.]*.mp4"), key=lambda p: p.stat().st_mtime)
+            for old in videos[:-MAX_VIDEOS]:
+                old.unlink(missing_ok=True)
+        return path
+
+    def close(self) -> None:
+        """Delete the temp folder (when the runner made it)."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
