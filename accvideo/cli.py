@@ -1,4 +1,4 @@
-"""The `accvideo` command line: generate, train-vae, train-teacher, synvid, distill.
+"""The `accvideo` command line: generate, train-vae, train-teacher, synvid, distill, studio.
 
 Bad input ends with a one-line error on stderr and exit code 2, before any model loads and
 without leaving a partial output file.
@@ -136,7 +136,8 @@ def cmd_train_teacher(args: argparse.Namespace) -> int:
     if not Path(args.data).exists():
         prepare_teacher_data(args.vae, args.data, args.clips)
     cfg = TeacherTrainConfig(data=args.data, out=args.out, vae=args.vae, preset=args.preset, steps=args.steps,
-                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, init=args.init)
+                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, init=args.init,
+                             threads=args.threads)
     print(train_teacher(cfg, resume=args.resume))
     return 0
 
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=5e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--init", help="start from this transformer folder")
+    t.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.set_defaults(func=cmd_train_teacher)
 
@@ -198,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     from accvideo.distill.cli import add_parser as add_distill
 
     add_distill(sub)
+    from accvideo.studio_cli import add_parser as add_studio
+
+    add_studio(sub)
     return p
 
 

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the studio as Ctrl+C does: the server closes, the temp folder goes
 
 
 def cmd_studio(args: argparse.Namespace) -> int:
@@ -30,6 +35,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
     from app.studio import build_demo, launch
 
     print(f"accvideo studio: http://{args.host}:{args.port} (Ctrl+C to stop)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         launch(build_demo(runner), host=args.host, port=args.port)
     finally:

@@ -1,1 +1,1 @@
-"""The AccVideo studio (Gradio): teacher and student side by side. `app.studio.build_demo` builds it; nothing loads at import."""
+"""The AccVideo studio (Gradio): teacher and student side by side; `app.studio.build_demo`. Nothing loads at import."""

@@ -65,7 +65,8 @@ def check_steps(name: str, steps: int) -> None:
 def check_geometry_caps(height: int, width: int, frames: int) -> None:
     """The studio's caps (<= MAX_SIDE px, <= MAX_FRAMES frames) and the Shapes world's geometry rules."""
     if height > MAX_SIDE or width > MAX_SIDE:
-        raise RequestError(f"the studio makes clips of at most {MAX_SIDE} x {MAX_SIDE} px, asked for {width} x {height}")
+        raise RequestError(f"the studio makes clips of at most {MAX_SIDE} x {MAX_SIDE} px, "
+                           f"asked for {width} x {height}")
     if frames > MAX_FRAMES:
         raise RequestError(f"the studio makes clips of at most {MAX_FRAMES} frames, asked for {frames}")
     try:

@@ -26,6 +26,7 @@ from app.limits import Request, RequestError
 from app.trajectory import TrajectoryPanel, key_latents, latent_rmse
 
 MAX_VIDEOS = 256  # mp4s kept in the runner's temp folder; older ones are deleted
+MAX_CACHED = 32  # example results kept in memory; the oldest is dropped first
 Report = Callable[[float, str], None]  # (fraction done, what is happening) -> None
 
 
@@ -40,9 +41,10 @@ class Side:
 
     def title(self, steps: int) -> str:
         """What the column is called, e.g. 'teacher @ 5 steps (no student shipped)'."""
+        plural = "step" if steps == 1 else "steps"
         if self.fallback:
-            return f"teacher @ {steps} steps (no student shipped)"
-        return f"{self.name} @ {steps} steps"
+            return f"teacher @ {steps} {plural} (no student shipped)"
+        return f"{self.name} @ {steps} {plural}"
 
 
 def resolve_sides(teacher: str, student: str) -> tuple[Side, Side]:
@@ -76,7 +78,7 @@ class SideResult:
         cfg = "no CFG" if self.guidance == 1.0 else f"CFG {self.guidance:g}"
         text = f"**{self.title}** · {self.seconds:.2f} s · {self.nfe} NFE · {cfg}"
         if speedup is not None:
-            text += f" · **{speedup:.1f}x** faster than the teacher"
+            text += f" · speedup **{speedup:.1f}x** (teacher time / student time)"
         return text
 
 
@@ -118,11 +120,14 @@ class StudioRunner:
         return self._generators is not None
 
     def generators(self) -> tuple[VideoGenerator, VideoGenerator]:
-        """The (teacher, student) generators, loaded on the first call only."""
+        """The (teacher, student) generators, loaded (and run once, 1 step) on the first call only."""
         with self._load_lock:
             if self._generators is None:
                 t0 = time.perf_counter()
-                self._generators = self._load()
+                generators = self._load()
+                for gen in {id(g): g for g in generators}.values():
+                    gen(["warm-up"], [0], steps=1)  # the first call pays one-off costs: keep them out of the timings
+                self._generators = generators
                 self.load_seconds = time.perf_counter() - t0
             return self._generators
 
@@ -154,11 +159,12 @@ class StudioRunner:
         teacher, student = self.generators()
         for gen in {id(g.text_encoder): g for g in (teacher, student)}.values():
             gen.text_encoder([request.prompt, ""])  # encode once up front: both sides' timings exclude it
+        bars = report is not None  # tqdm bars, which gr.Progress(track_tqdm=True) shows step by step
         say(0.05, f"teacher: {request.teacher_steps} steps")
-        t_out = self._generate(teacher, request, request.teacher_steps, request.guidance, trajectory, report is not None)
+        t_out = self._generate(teacher, request, request.teacher_steps, request.guidance, trajectory, bars)
         say(0.9, f"student: {request.student_steps} steps")
         s_out = self._generate(student, request, request.student_steps, self.student.settings.guidance, trajectory,
-                               report is not None)
+                               bars)
         say(1.0, "done")
         return t_out, s_out
 
@@ -171,6 +177,8 @@ class StudioRunner:
             result = Comparison(self._side(self.teacher, t_out, request.guidance),
                                 self._side(self.student, s_out, self.student.settings.guidance))
             if cache:
+                if len(self._cache) >= MAX_CACHED:
+                    self._cache.pop(next(iter(self._cache)))
                 self._cache[request.key()] = result
             return result
 

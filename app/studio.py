@@ -5,7 +5,8 @@ link, a queue with a concurrency limit). Tabs: text to video, image to video (an
 frame of exactly the clip's size, or frame 0 of a Shapes world eval clip), and the trajectory view.
 Sample prompts and first frames (assets/samples) sit under each tab as examples; the first click on one
 generates, later clicks are served from the runner's memory (gradio's own example cache would write
-to .gradio/ under the working directory, i.e. the repo).
+to .gradio/ under the working directory, i.e. the repo). Events take the raw UI values (preprocess=False), so
+app.limits is the one gate with one kind of message, and a first frame is read as `accvideo generate` reads it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from app.limits import MAX_GUIDANCE, MAX_STEPS, RequestError, make_request
+from accvideo.video import read_image
+from app.limits import MAX_GUIDANCE, MAX_STEPS, RequestError, as_int, check_geometry_caps, make_request
 from app.runner import Comparison, StudioRunner
 from app.samples import SAMPLES, SHAPES_CLIPS, i2v_samples, shapes_first_frame, t2v_samples
 from app.trajectory import TrajectoryPanel, describe, grid, upscale
@@ -24,14 +26,28 @@ CONCURRENCY = 1  # model requests run at once (the runner serialises them anyway
 QUEUE_SIZE = 32  # waiting requests beyond this are refused with a "queue full" message
 MAX_UPLOAD = "2mb"  # largest uploaded first frame
 CACHE_CLEANUP = (600, 3600)  # every 10 min, delete gradio's served files older than an hour
+VIDEO_HEIGHT = 320  # px on the page (the browser scales the clip up)
 VIEW_SCALE = 4  # trajectory tiles are enlarged this much (nearest neighbour)
 HOST, PORT = "127.0.0.1", 7860
+
+
+def _first_frame(payload) -> np.ndarray | None:
+    """An unprocessed gr.Image value (a dict naming the uploaded file, or None) -> uint8 (H, W, 3) RGB, read as
+    `accvideo generate --image` reads it; an unreadable file is a RequestError."""
+    if payload is None:
+        return None
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    try:
+        return read_image(path)
+    except (ValueError, TypeError) as err:
+        raise RequestError("the first frame is not a readable image: upload a PNG (or JPEG, WebP) of the clip's "
+                           "size") from err
 
 
 def _videos(runner: StudioRunner, result: Comparison) -> tuple[str, str, str, str, str]:
     """Write both clips; return (teacher mp4, teacher label, student mp4, student label, status)."""
     teacher, student = runner.write_video(result.teacher.frames), runner.write_video(result.student.frames)
-    status = f"same seed, same prompt: **{result.speedup:.1f}x** speedup (teacher time / student time)"
+    status = f"same prompt, same seed: speedup **{result.speedup:.1f}x** (teacher wall time / student wall time)"
     if result.cached:
         status += " · example served from the cache (timings of its first run)"
     if runner.load_seconds is not None:
@@ -43,11 +59,11 @@ def _progress(progress: gr.Progress):
     return lambda fraction, text: progress(fraction, desc=text)
 
 
-def _compare(runner: StudioRunner, progress: gr.Progress, *values, image: np.ndarray | None = None,
-             image_to_video: bool = False, cache: bool = False) -> tuple[str, str, str, str, str]:
-    """Validate, run both sides, write the clips; refusals become a visible gr.Error."""
+def _compare(runner: StudioRunner, progress: gr.Progress, *values, image=None, image_to_video: bool = False,
+             cache: bool = False) -> tuple[str, str, str, str, str]:
+    """Validate the raw UI values, run both sides, write the clips; refusals become a visible gr.Error."""
     try:
-        request = make_request(*values, image=image, image_to_video=image_to_video)
+        request = make_request(*values, image=_first_frame(image), image_to_video=image_to_video)
         return _videos(runner, runner.compare(request, _progress(progress), cache=cache))
     except RequestError as err:
         raise gr.Error(str(err), print_exception=False) from err
@@ -75,11 +91,11 @@ def _outputs(prefix: str) -> list[gr.components.Component]:
     with gr.Row(equal_height=True):
         with gr.Column():
             teacher_video = gr.Video(label="teacher", elem_id=f"{prefix}-teacher", interactive=False, autoplay=True,
-                                     loop=True)
+                                     loop=True, height=VIDEO_HEIGHT)
             teacher_label = gr.Markdown("**teacher**")
         with gr.Column():
             student_video = gr.Video(label="student", elem_id=f"{prefix}-student", interactive=False, autoplay=True,
-                                     loop=True)
+                                     loop=True, height=VIDEO_HEIGHT)
             student_label = gr.Markdown("**student**")
     status = gr.Markdown("")
     return [teacher_video, teacher_label, student_video, student_label, status]
@@ -102,20 +118,20 @@ def _text_to_video_tab(runner: StudioRunner, settings: list) -> None:
 
         inputs = [prompt, seed, *settings]
         gr.on([run.click, prompt.submit], text_to_video, inputs, outputs, api_name="text_to_video",
-              concurrency_id="models", concurrency_limit=CONCURRENCY)
+              concurrency_id="models", concurrency_limit=CONCURRENCY, preprocess=False)
         samples = t2v_samples()
         if samples:
             examples = gr.Examples([list(s) for s in samples], [prompt, seed], label="Examples (assets/samples)")
             examples.load_input_event.then(cached, inputs, outputs, api_visibility="undocumented",
-                                           concurrency_id="models", concurrency_limit=CONCURRENCY)
+                                           concurrency_id="models", concurrency_limit=CONCURRENCY, preprocess=False)
 
 
 def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
     height, width, frames = settings[3:]
     with gr.Tab("Image to video", id="i2v"):
         with gr.Row():
-            image = gr.Image(label="first frame (exactly the clip's size; not resized)", type="numpy",
-                             image_mode="RGB", sources=["upload", "clipboard"], height=256, elem_id="i2v-image")
+            image = gr.Image(label="first frame (exactly the clip's size; not resized)", type="filepath",
+                             sources=["upload", "clipboard"], height=256, format="png", elem_id="i2v-image")
             with gr.Column():
                 clip = gr.Number(0, precision=0, label=f"Shapes world eval clip # (0 to {SHAPES_CLIPS - 1})")
                 pick = gr.Button("Use frame 0 of this Shapes world clip")
@@ -127,8 +143,9 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
         def shapes_frame(index, height, width, frames):
             """Frame 0 of a one-object eval clip at the clip size, its canonical caption, and its seed."""
             try:
-                make_request("-", 0, 1, 1, 1.0, height, width, frames)  # the clip size must be valid
-                first, caption, clip_seed = shapes_first_frame(int(index), int(height), int(width), int(frames))
+                size = as_int("height", height), as_int("width", width), as_int("frames", frames)
+                check_geometry_caps(*size)
+                first, caption, clip_seed = shapes_first_frame(as_int("Shapes world clip #", index), *size)
             except (RequestError, ValueError, TypeError) as err:
                 raise gr.Error(str(err), print_exception=False) from err
             return first, caption, clip_seed
@@ -139,16 +156,17 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
         def cached(image, prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
             return _compare(runner, progress, prompt, seed, *rest, image=image, image_to_video=True, cache=True)
 
-        pick.click(shapes_frame, [clip, height, width, frames], [image, prompt, seed], api_name="shapes_frame")
+        pick.click(shapes_frame, [clip, height, width, frames], [image, prompt, seed], api_name="shapes_frame",
+                   preprocess=False)
         inputs = [image, prompt, seed, *settings]
         run.click(image_to_video, inputs, outputs, api_name="image_to_video", concurrency_id="models",
-                  concurrency_limit=CONCURRENCY)
+                  concurrency_limit=CONCURRENCY, preprocess=False)
         samples = i2v_samples()
         if samples:
             rows = [[str(s.image), s.prompt, s.seed] for s in samples]
             examples = gr.Examples(rows, [image, prompt, seed], label="Examples (assets/samples)")
             examples.load_input_event.then(cached, inputs, outputs, api_visibility="undocumented",
-                                           concurrency_id="models", concurrency_limit=CONCURRENCY)
+                                           concurrency_id="models", concurrency_limit=CONCURRENCY, preprocess=False)
 
 
 def _view(panel: TrajectoryPanel | None, key, frame):
@@ -174,10 +192,11 @@ def _trajectory_tab(runner: StudioRunner, settings: list) -> None:
         with gr.Row():
             key = gr.Slider(0, 5, value=5, step=1, label="key point (0 = noise, m = clean clip)")
             frame = gr.Slider(0, 16, value=0, step=1, label="frame")
-        strip = gr.Image(label="frame at every key point: teacher (top), student (bottom)", interactive=False)
+        strip = gr.Image(label="frame at every key point: teacher (top), student (bottom)", interactive=False,
+                         format="png")
         with gr.Row():
-            teacher = gr.Image(label="teacher at the key point", interactive=False)
-            student = gr.Image(label="student at the key point", interactive=False)
+            teacher = gr.Image(label="teacher at the key point", interactive=False, format="png")
+            student = gr.Image(label="student at the key point", interactive=False, format="png")
         table = gr.Markdown("")
 
         def trajectory(prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
@@ -191,9 +210,9 @@ def _trajectory_tab(runner: StudioRunner, settings: list) -> None:
                     gr.Slider(maximum=f, value=0))
 
         run.click(trajectory, [prompt, seed, *settings], [panel, strip, teacher, student, table, key, frame],
-                  api_name="trajectory", concurrency_id="models", concurrency_limit=CONCURRENCY)
+                  api_name="trajectory", concurrency_id="models", concurrency_limit=CONCURRENCY, preprocess=False)
         gr.on([key.release, frame.release], _view, [panel, key, frame], [strip, teacher, student],
-              api_name="trajectory_view", queue=False)
+              api_name="trajectory_view", queue=False, preprocess=False)
 
 
 def _header(runner: StudioRunner) -> str:
@@ -222,4 +241,4 @@ def launch(demo: gr.Blocks, host: str = HOST, port: int | None = PORT, block: bo
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=not block,
                        inbrowser=False, show_error=False, max_file_size=MAX_UPLOAD, ssr_mode=False,
-                       mcp_server=False, allowed_paths=[str(Path(SAMPLES))], footer_links=["api"], quiet=not block)
+                       mcp_server=False, allowed_paths=[str(Path(SAMPLES))], footer_links=["api"], quiet=True)
