@@ -124,7 +124,8 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
 
     cfg = VAETrainConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          foreground_weight=args.foreground_weight, init=args.init, decoder_only=args.decoder_only,
-                         warmup=args.warmup, stop_at=args.stop_at)
+                         warmup=args.warmup, stop_at=args.stop_at, threads=args.threads,
+                         export_at_stop=args.export)
     print(train_vae(cfg, resume=args.resume))
     return 0
 
@@ -176,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--init", help="start from this VAE folder")
     v.add_argument("--decoder-only", action="store_true", help="train the decoder alone (keeps the latent space)")
     v.add_argument("--stop-at", type=int, help="end this invocation after this step")
+    v.add_argument("--export", action="store_true", help="with --stop-at: export the VAE where it stops")
+    v.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     v.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     v.set_defaults(func=cmd_train_vae)
 

@@ -73,3 +73,32 @@ def cosine_lr(step: int, base_lr: float, warmup: int, total: int, floor: float =
         return base_lr * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return base_lr * (floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * progress)))
+
+
+def open_run(out: Path, config: dict, resume: bool, objects: dict[str, Any]) -> tuple[int, float]:
+    """Start a run in `out`, or resume it: restores each named object's state and the RNGs.
+
+    Returns (step, elapsed seconds) to continue from. A run folder with a checkpoint is never overwritten
+    without `resume`.
+    """
+    import json
+
+    ckpt = out / "checkpoint.pt"
+    start, elapsed = 0, 0.0
+    if resume:
+        state = load_checkpoint(ckpt)
+        for name, obj in objects.items():
+            obj.load_state_dict(state[name])
+        set_rng_state(state["rng"])
+        start, elapsed = state["step"], state["elapsed"]
+    elif ckpt.exists():
+        raise FileExistsError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.json").write_text(json.dumps(config, indent=2))
+    return start, elapsed
+
+
+def write_run_checkpoint(out: Path, objects: dict[str, Any], step: int, elapsed: float) -> None:
+    """Checkpoint every named object with the RNGs, the step reached and the seconds spent."""
+    payload = {name: obj.state_dict() for name, obj in objects.items()}
+    save_checkpoint(out / "checkpoint.pt", {**payload, "rng": rng_state(), "step": step, "elapsed": elapsed})

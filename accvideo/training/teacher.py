@@ -20,7 +20,7 @@ from accvideo.latents import encode_clips
 from accvideo.models.teacher import build_transformer, i2v_condition, velocity
 from accvideo.schedules import forward_diffuse, train_timesteps
 from accvideo.shapes import caption, random_spec, render, split_seeds
-from accvideo.training.state import LossLog, cosine_lr, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from accvideo.training.state import LossLog, cosine_lr, open_run, write_run_checkpoint
 
 
 @dataclass
@@ -98,24 +98,13 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
 
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
-    ckpt_path = out / "checkpoint.pt"
     data = torch.load(cfg.data, map_location="cpu", weights_only=False)
     torch.manual_seed(cfg.seed)
     model = (WanTransformer3DModel.from_pretrained(cfg.init) if cfg.init else build_transformer(cfg.preset)).train()
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
-    start, elapsed = 0, 0.0
-    if resume:
-        state = load_checkpoint(ckpt_path)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"])
-        start, elapsed = state["step"], state["elapsed"]
-    elif ckpt_path.exists():
-        raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    objects = {"model": model, "ema": ema, "optimizer": opt}
+    start, elapsed = open_run(out, asdict(cfg), resume, objects)
     log = LossLog(out / "loss.csv", ["loss", "lr"], resume_step=start if resume else None)
     n = len(data["latents"])
     end = min(cfg.steps, cfg.stop_at or cfg.steps)
@@ -131,7 +120,7 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
         v = velocity(model, forward_diffuse(x0, noise, sigma), sigma, text, condition)
         loss = flow_matching_loss(v, x0, noise).mean()
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {step}; the last good checkpoint is {ckpt_path}")
+            raise FloatingPointError(f"loss is {loss.item()} at step {step}; the last good checkpoint is {out / 'checkpoint.pt'}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -144,9 +133,7 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
             now = time.perf_counter()
             elapsed, t0 = elapsed + now - t0, now
-            save_checkpoint(ckpt_path, {"model": model.state_dict(), "ema": ema.state_dict(),
-                                        "optimizer": opt.state_dict(), "rng": rng_state(), "step": step + 1,
-                                        "elapsed": elapsed})
+            write_run_checkpoint(out, objects, step + 1, elapsed)
     if end < cfg.steps:
         return None
     return export_teacher(ema, out / "final", cfg, elapsed)

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from accvideo.latents import to_model_space
 from accvideo.shapes import random_spec, render, split_seeds
-from accvideo.training.state import LossLog, cosine_lr, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from accvideo.training.state import LossLog, cosine_lr, open_run, write_run_checkpoint
 
 
 @dataclass
@@ -38,6 +38,7 @@ class VAETrainConfig:
     stop_at: int | None = None  # end this invocation after this step, without exporting (continue with resume)
     init: str | None = None  # start from this trained VAE folder
     decoder_only: bool = False  # train the decoder alone: the latent space (and any teacher trained on it) stays valid
+    export_at_stop: bool = False  # with stop_at: export the model there instead of waiting for `steps`
 
 
 def render_split(split: str, n: int, offset: int = 0) -> np.ndarray:
@@ -69,7 +70,6 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
 
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
-    ckpt_path = out / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
     if cfg.init:
         model = ShapesAutoencoder.from_pretrained(cfg.init)
@@ -80,17 +80,8 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
     if cfg.decoder_only:
         model.encoder.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
-    start, elapsed = 0, 0.0
-    if resume:
-        state = load_checkpoint(ckpt_path)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"])
-        start, elapsed = state["step"], state["elapsed"]
-    elif ckpt_path.exists():
-        raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    objects = {"model": model, "optimizer": opt}
+    start, elapsed = open_run(out, asdict(cfg), resume, objects)
     log = LossLog(out / "loss.csv", ["loss", "psnr", "lr"], resume_step=start if resume else None)
     clips = render_split("train", cfg.train_clips)
     model.train()
@@ -121,10 +112,9 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
         bar.set_postfix(loss=f"{loss.item():.4f}", psnr=f"{psnr:.1f}")
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
             now = time.perf_counter()
-            save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                        "rng": rng_state(), "step": step + 1, "elapsed": elapsed + now - t0})
             elapsed, t0 = elapsed + now - t0, now
-    if end < cfg.steps:
+            write_run_checkpoint(out, objects, step + 1, elapsed)
+    if end < cfg.steps and not cfg.export_at_stop:
         return None
     return finalize_vae(model, out, clips, elapsed + time.perf_counter() - t0, keep_stats=cfg.decoder_only)
 
