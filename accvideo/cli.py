@@ -1,4 +1,4 @@
-"""The `accvideo` command line: generate, train-vae, train-teacher, synvid, distill, studio.
+"""The `accvideo` command line: generate, train-vae, train-teacher, synvid, distill, studio, eval.
 
 Bad input ends with a one-line error on stderr and exit code 2, before any model loads and
 without leaving a partial output file.
@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     from accvideo.studio_cli import add_parser as add_studio
 
     add_studio(sub)
+    from accvideo.evaluation.cli import add_parser as add_eval
+
+    add_eval(sub)
     return p
 
 

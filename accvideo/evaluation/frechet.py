@@ -27,13 +27,14 @@ FEATURE_NAMES = (
     "top_share",  # share of the object pixels above the bounding box's middle row: triangles ~0.23
     "motion_x",  # centroid travel over the clip in x, in units of the world's TRAVEL
     "motion_y",  # the same in y (down is positive)
-    "soft_edge",  # pixels part way from background to a colour, per object pixel: 0 for hard edges, rises with blur
+    "soft_edge",  # share of soft (part-way) pixels among soft + object pixels / SOFT_EDGE_SCALE: 0 for hard edges
     "log_edge_energy",  # log10(1 + edge_energy) / EDGE_SCALE: falls with blur
     "background_noise",  # RMS deviation of background pixels from the background colour / NOISE_SCALE
     "flicker",  # temporal_flicker / NOISE_SCALE
 )
 NOISE_SCALE = 10.0  # RGB levels that count as one unit in the noise and flicker features
 EDGE_SCALE = 4.0  # log10 units of edge energy that count as one unit (rendered clips are near 3)
+SOFT_EDGE_SCALE = 0.25  # soft-edge share that counts as one unit (a 1-px Gaussian blur gives ~0.35)
 SOLID_COVERAGE = 0.8  # coverage from which a pixel counts as solid object colour, not a soft edge
 FRECHET_EPS = 1e-6  # added to each covariance's diagonal so the matrix square root is well defined
 
@@ -79,7 +80,7 @@ def clip_features(clip: np.ndarray, reading: PixelReading | None = None) -> np.n
         *shares,
         float(reading.muddy.mean()),
         *_object_geometry(reading),
-        float(soft.sum()) / total,
+        float(soft.sum()) / max(float(soft.sum()) + reading.objects.sum(), 1.0) / SOFT_EDGE_SCALE,
         math.log10(1.0 + edge_energy(clip)) / EDGE_SCALE,
         noise / NOISE_SCALE,
         (0.0 if math.isnan(flicker) else flicker) / NOISE_SCALE,
@@ -103,7 +104,6 @@ def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = FRECHET_EPS) -> 
         raise ValueError(f"expected two non-empty feature sets (N, D), (M, D); got {a.shape}, {b.shape}")
     mu_a, cov_a = _gaussian_fit(a.astype(np.float64), eps)
     mu_b, cov_b = _gaussian_fit(b.astype(np.float64), eps)
-    covmean = linalg.sqrtm(cov_a @ cov_b)
-    covmean = np.real(covmean)
+    covmean = np.real(linalg.sqrtm(cov_a @ cov_b))  # (D, D); imaginary parts are round-off
     d2 = float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean))
     return max(d2, 0.0)

@@ -62,7 +62,7 @@ def temporal_flicker(clip: np.ndarray, reading: PixelReading | None = None) -> f
 class SubjectConsistency:
     """How steady the objects stay over the clip; the means over the objects the pixels show."""
 
-    score: float  # in [0, 1]: (1 - area_cv) * (1 - colour_drift / COLOUR_DRIFT_SCALE), each clipped at 0; 0 if no object
+    score: float  # [0, 1]: (1 - area_cv) (1 - colour_drift / COLOUR_DRIFT_SCALE), each factor >= 0; 0 if no object
     area_cv: float  # coefficient of variation of an object's area over its steady frames; NaN if no object
     colour_drift: float  # mean RGB distance of a frame's object colour from the clip's mean object colour; NaN if none
 

@@ -1,0 +1,155 @@
+"""Run an evaluation: generate every eval prompt with every model spec and task, and score the clips.
+
+Each distinct model folder loads once; all share one text encoder, and folders that name the same
+VAE share it too. Clip i of every spec starts from the same noise (seed = the prompt's eval seed), so
+a spec's clips compare one to one with the reference's (teacher@50) for teacher fidelity.
+Seconds per clip count denoising and decoding after a warm-up call; text encoding, the same for every
+model and cached across them, is left out.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from accvideo.evaluation.fidelity import capped_psnr, teacher_fidelity
+from accvideo.evaluation.frechet import clip_features, frechet_distance
+from accvideo.evaluation.metrics import (
+    ATTRIBUTES,
+    attribute_rates,
+    edge_energy,
+    sharpness,
+    subject_consistency,
+    temporal_flicker,
+)
+from accvideo.evaluation.reading import read_pixels
+from accvideo.evaluation.specs import ModelSpec
+from accvideo.pipeline import SamplingSettings, VideoGenerator
+from accvideo.quality import EvalPrompt
+from accvideo.shapes import render
+from accvideo.shapes.judge import attribute_report, judge_clip
+
+TASKS = ("t2v", "i2v")
+Results = dict[str, dict[str, dict[str, float | None]]]  # spec text -> task -> metric -> value
+
+
+def load_generators(specs: list[ModelSpec], device: str = "cpu", text_encoder=None) -> dict[Path, VideoGenerator]:
+    """One generator per distinct model folder, sharing the text encoder and, where the same, the VAE."""
+    generators: dict[Path, VideoGenerator] = {}
+    vaes: dict[Path, object] = {}
+    for spec in specs:
+        folder = spec.folder.resolve()
+        if folder in generators:
+            continue
+        vae_folder = (folder / SamplingSettings.load(folder).vae).resolve()
+        gen = VideoGenerator.from_folder(str(folder), device=device, text_encoder=text_encoder,
+                                         vae=vaes.get(vae_folder))
+        text_encoder = gen.text_encoder
+        vaes.setdefault(vae_folder, gen.vae)
+        generators[folder] = gen
+    return generators
+
+
+class RenderedSet:
+    """The rendered clips of the prompts' specs, as the evaluation needs them: features and edge energy."""
+
+    def __init__(self, prompts: list[EvalPrompt]):
+        clips = [render(p.spec) for p in prompts]
+        self.features = np.stack([clip_features(c) for c in clips])  # (N, D)
+        self.edge_energy = [edge_energy(c) for c in clips]  # (N,)
+
+
+def score_clip(clip: np.ndarray, prompt: EvalPrompt, rendered_energy: float, task: str,
+               teacher_clip: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+    """Per-clip numbers of one generated clip (F, H, W, 3), and its Fréchet features (D,)."""
+    reading = read_pixels(clip)
+    subject = subject_consistency(clip, reading)
+    row: dict = {
+        "report": attribute_report(judge_clip(clip), prompt.spec),
+        "temporal_flicker": temporal_flicker(clip, reading),
+        "subject_consistency": subject.score,
+        "subject_area_cv": subject.area_cv,
+        "subject_colour_drift": subject.colour_drift,
+        "sharpness": sharpness(clip, rendered_energy),
+    }
+    if task == "i2v":
+        row["frame0_psnr_db"] = capped_psnr(clip[0], prompt.first_frame)
+    if teacher_clip is not None:
+        row.update(teacher_fidelity(clip, teacher_clip))
+    return row, clip_features(clip, reading)
+
+
+def _mean(values: list[float]) -> float | None:
+    """Mean of the finite values; None where there are none (JSON has no NaN)."""
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def summarise(rows: list[dict], features: np.ndarray, rendered: RenderedSet) -> dict[str, float | None]:
+    """The metrics of one spec and task, from its per-clip rows and features (N, D)."""
+    rates = attribute_rates([r["report"] for r in rows])
+    out: dict[str, float | None] = {"attribute_accuracy": rates["all"]}
+    out.update({f"{a}_accuracy": rates[a] for a in ATTRIBUTES})
+    out["frechet_distance"] = frechet_distance(features, rendered.features)
+    for key in rows[0]:
+        if key != "report":
+            out[key] = _mean([r[key] for r in rows])
+    return out
+
+
+def _task_order(specs: list[ModelSpec], reference: ModelSpec | None) -> list[ModelSpec]:
+    """The specs with the reference first, so its clips are there when the others compare to them."""
+    return ([reference] if reference else []) + [s for s in specs if s is not reference]
+
+
+def _run_spec(gen: VideoGenerator, spec: ModelSpec, task: str, prompts: list[EvalPrompt], rendered: RenderedSet,
+              teacher_clips: list[np.ndarray] | None, keep: bool, batch_size: int,
+              bar: tqdm) -> tuple[dict[str, float | None], list[np.ndarray]]:
+    """Generate and score every prompt with one spec on one task; also returns the clips when `keep`."""
+    rows, features, kept, seconds, nfe = [], [], [], 0.0, 0
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start : start + batch_size]
+        images = np.stack([p.first_frame for p in chunk]) if task == "i2v" else None
+        out = gen([p.prompt for p in chunk], [p.seed for p in chunk], steps=spec.steps, images=images)
+        seconds, nfe = seconds + out.timings.denoise + out.timings.decode, out.nfe
+        for i, clip in enumerate(out.frames):  # clip (F, H, W, 3)
+            teacher = clip if keep else (teacher_clips[start + i] if teacher_clips is not None else None)
+            row, feats = score_clip(clip, chunk[i], rendered.edge_energy[start + i], task, teacher)
+            rows.append(row)
+            features.append(feats)
+            if keep:
+                kept.append(clip)
+        bar.update(len(chunk))
+    summary = summarise(rows, np.stack(features), rendered)
+    summary.update(seconds_per_clip=seconds / len(prompts), nfe=nfe, steps=spec.steps, clips=len(prompts))
+    return summary, kept
+
+
+def evaluate(specs: list[ModelSpec], generators: dict[Path, VideoGenerator], prompts: list[EvalPrompt],
+             tasks: tuple[str, ...] = TASKS, reference: ModelSpec | None = None, batch_size: int = 8,
+             progress: bool = True) -> Results:
+    """Generate and score every prompt for every spec and task; results keyed spec text -> task -> metric.
+
+    With a reference (teacher@50), every spec also gets teacher_psnr_db and teacher_ssim against the
+    reference's clip from the same prompt and noise (the reference itself gets the cap and 1).
+    """
+    rendered = RenderedSet(prompts)
+    for gen in generators.values():  # warm-up, so the first spec's timing holds no one-off costs
+        gen([prompts[0].prompt], [prompts[0].seed], steps=1)
+    results: Results = {s.text: {} for s in specs}
+    bar = tqdm(total=len(specs) * len(tasks) * len(prompts), unit="clip", disable=not progress)
+    for task in tasks:
+        teacher_clips = None
+        for spec in _task_order(specs, reference):
+            bar.set_description(f"{spec.text} {task}")
+            keep = spec is reference
+            summary, kept = _run_spec(generators[spec.folder.resolve()], spec, task, prompts, rendered,
+                                      teacher_clips, keep, batch_size, bar)
+            results[spec.text][task] = summary
+            if keep:
+                teacher_clips = kept
+    bar.close()
+    return results

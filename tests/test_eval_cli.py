@@ -1,0 +1,131 @@
+"""`accvideo eval` on the tiny random-weight model: the three report files, their keys and ranges, bad specs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+
+import pytest
+
+import accvideo.cli
+from accvideo.evaluation.cli import add_parser
+from accvideo.evaluation.fidelity import PSNR_CAP_DB
+from accvideo.evaluation.runner import load_generators
+from accvideo.evaluation.specs import parse_specs
+from accvideo.pipeline import SamplingSettings, VideoGenerator
+
+RATES = ("attribute_accuracy", "colour_accuracy", "shape_accuracy", "motion_accuracy", "size_accuracy",
+         "background_accuracy", "count_accuracy", "subject_consistency")
+NON_NEGATIVE = ("frechet_distance", "temporal_flicker", "sharpness", "seconds_per_clip")
+
+
+@pytest.fixture
+def main(monkeypatch):
+    """accvideo.cli.main with `eval` registered, whether or not accvideo/cli.py registers it yet."""
+
+    def build_parser() -> argparse.ArgumentParser:
+        p = argparse.ArgumentParser(prog="accvideo")
+        add_parser(p.add_subparsers(dest="command", required=True))
+        return p
+
+    monkeypatch.setattr(accvideo.cli, "build_parser", build_parser)
+    return accvideo.cli.main
+
+
+@pytest.fixture
+def count_loads(monkeypatch):
+    """Counts VideoGenerator.from_folder calls (one per distinct model folder is the contract)."""
+    calls = []
+    original = VideoGenerator.from_folder.__func__
+
+    def from_folder(cls, model, *args, **kwargs):
+        calls.append(model)
+        return original(cls, model, *args, **kwargs)
+
+    monkeypatch.setattr(VideoGenerator, "from_folder", classmethod(from_folder))
+    return calls
+
+
+def test_eval_writes_json_markdown_and_html(main, count_loads, tiny_model_dir, tmp_path):
+    specs = [f"{tiny_model_dir}@4", f"{tiny_model_dir}@1"]  # the tiny teacher's full schedule is 4 steps
+    out = tmp_path / "eval"
+    assert main(["eval", "--models", ",".join(specs), "--prompts", "3", "--seed", "7", "--task", "both",
+                 "--out", str(out), "--threads", "1"]) == 0
+    assert len(count_loads) == 1  # one folder, loaded once for both specs
+    report = json.loads((out / "metrics.json").read_text())
+    config, results = report["config"], report["results"]
+    assert config["reference"] == specs[0] and config["eval_seeds"] == [1_000_007, 1_000_009]
+    assert list(results) == specs
+    for spec, steps in zip(specs, (4, 1)):
+        assert list(results[spec]) == ["t2v", "i2v"]
+        for task, m in results[spec].items():
+            assert all(0.0 <= m[k] <= 1.0 for k in RATES), m
+            assert all(m[k] >= 0.0 for k in NON_NEGATIVE), m
+            assert m["steps"] == steps and m["nfe"] == 2 * steps and m["clips"] == 3  # CFG: 2 NFE a step
+            assert -1.0 <= m["teacher_ssim"] <= 1.0 and 0.0 < m["teacher_psnr_db"] <= PSNR_CAP_DB
+            assert ("frame0_psnr_db" in m) == (task == "i2v")
+    for task in ("t2v", "i2v"):  # the reference against itself; the 1-step clips differ from it
+        assert results[specs[0]][task]["teacher_ssim"] == pytest.approx(1.0)
+        assert results[specs[0]][task]["teacher_psnr_db"] == PSNR_CAP_DB
+        assert results[specs[1]][task]["teacher_psnr_db"] < PSNR_CAP_DB
+    markdown = (out / "metrics.md").read_text()
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    for spec in specs:
+        assert sum(row.startswith(f"| {spec} | ") for row in rows) == 2  # one row per task table
+    html = (out / "report.html").read_text()
+    assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js embedded: it works offline
+    names = [json.loads(m) for m in re.findall(r'"name":("(?:[^"\\]|\\.)*")', html)]  # the bar traces' names
+    assert "Plotly.newPlot" in html and all(names.count(s) >= 10 for s in specs)  # a bar chart per metric
+
+
+def test_eval_without_a_full_teacher_has_no_fidelity(main, tiny_model_dir, tmp_path):
+    specs = [f"{tiny_model_dir}@2", f"{tiny_model_dir}@1"]
+    out = tmp_path / "eval"
+    assert main(["eval", "--models", ",".join(specs), "--prompts", "2", "--task", "i2v", "--out", str(out),
+                 "--threads", "1"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["config"]["reference"] is None
+    for spec in specs:
+        assert list(report["results"][spec]) == ["i2v"]
+        assert not any(k.startswith("teacher_") for k in report["results"][spec]["i2v"])
+
+
+def test_load_generators_shares_text_encoder_and_vae(tiny_model_dir, tmp_path, text_encoder):
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model_dir, other)
+    settings = SamplingSettings.load(other)
+    settings.vae = str((tiny_model_dir / settings.vae).resolve())  # the same VAE, named by another path
+    settings.save(other)
+    gens = load_generators(parse_specs(f"{tiny_model_dir}@2,{other}@1,{tiny_model_dir}@1"), text_encoder=text_encoder)
+    a, b = gens.values()
+    assert len(gens) == 2 and a.text_encoder is b.text_encoder is text_encoder and a.vae is b.vae
+
+
+@pytest.mark.parametrize("case", ["no-steps", "steps-zero", "steps-not-int", "unknown-model", "empty", "duplicate",
+                                  "empty-item", "bad-reference", "no-prompts", "seed-past-eval",
+                                  "out-is-a-file"])
+def test_bad_specs_are_one_line_errors_with_exit_2(case, main, count_loads, tiny_model_dir, tmp_path, capsys):
+    path = str(tiny_model_dir)
+    models, extra = {
+        "no-steps": (path, []),
+        "steps-zero": (f"{path}@0", []),
+        "steps-not-int": (f"{path}@five", []),
+        "unknown-model": ("nosuchmodel@5", []),
+        "empty": (" ", []),
+        "duplicate": (f"{path}@1,{path}@1", []),
+        "empty-item": (f"{path}@1,,{path}@2", []),
+        "bad-reference": (f"{path}@1", ["--reference", f"{path}@50"]),
+        "no-prompts": (f"{path}@1", ["--prompts", "0"]),
+        "seed-past-eval": (f"{path}@1", ["--seed", "999999"]),
+        "out-is-a-file": (f"{path}@1", []),
+    }[case]
+    out = tmp_path / "eval"
+    if case == "out-is-a-file":
+        out = tmp_path / "taken.txt"
+        out.write_text("")
+    assert main(["eval", "--models", models, "--prompts", "2", "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("accvideo: error:"), err
+    assert not count_loads and (not out.exists() or out.read_text() == "")  # nothing loaded, nothing written
