@@ -9,6 +9,7 @@ which names its sampling settings and where its VAE lives. Numbered steps, as in
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,11 @@ class SamplingSettings:
     def save(self, folder: Path) -> None:
         """Write accvideo.json into a model folder."""
         (folder / SETTINGS_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")
+
+
+def relative_vae(folder: Path, vae_dir: Path) -> str:
+    """The VAE folder as seen from a model folder (accvideo.json's `vae`), so the pair can move together."""
+    return os.path.relpath(Path(vae_dir).resolve(), Path(folder).resolve())
 
 
 @dataclass

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import json
-import os
 from pathlib import Path
 
 
 def export_student(transformer, folder: Path, teacher_dir: Path, sigmas: list[float], info: dict) -> Path:
     """Save the student; its accvideo.json says: these m + 1 sigmas, guidance 1 (no CFG), the teacher's VAE."""
-    from accvideo.pipeline import SamplingSettings
+    from accvideo.pipeline import SamplingSettings, relative_vae
 
     teacher = SamplingSettings.load(teacher_dir)
     folder.mkdir(parents=True, exist_ok=True)
     transformer.save_pretrained(folder)
-    vae = os.path.relpath((teacher_dir / teacher.vae).resolve(), folder.resolve())
+    vae = relative_vae(folder, (teacher_dir / teacher.vae).resolve())
     SamplingSettings(kind="student", steps=len(sigmas) - 1, shift=teacher.shift, guidance=1.0,
                      sigmas=[float(s) for s in sigmas], vae=vae, text_encoder=teacher.text_encoder,
                      height=teacher.height, width=teacher.width, frames=teacher.frames).save(folder)
@@ -30,12 +30,4 @@ def student_generator(transformer, teacher_dir: Path, sigmas: list[float]):
     teacher = SamplingSettings.load(teacher_dir)
     settings = SamplingSettings(kind="student", steps=len(sigmas) - 1, guidance=1.0, sigmas=sigmas, vae=teacher.vae)
     vae = ShapesAutoencoder.from_pretrained((teacher_dir / teacher.vae).resolve())
-    gen = VideoGenerator(copy_for_eval(transformer), vae, None, settings)
-    return gen
-
-
-def copy_for_eval(transformer):
-    """An eval-mode copy, so sampling never flips the training model's mode."""
-    import copy
-
-    return copy.deepcopy(transformer).eval()
+    return VideoGenerator(copy.deepcopy(transformer), vae, None, settings)  # a copy: the trainee keeps its mode

@@ -141,10 +141,10 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
 
 def export_teacher(transformer, folder: Path, cfg: TeacherTrainConfig, seconds: float) -> Path:
     """Save the (EMA) transformer in diffusers format with its sampling settings."""
-    from accvideo.pipeline import SamplingSettings
+    from accvideo.pipeline import SamplingSettings, relative_vae
 
     folder.mkdir(parents=True, exist_ok=True)
     transformer.save_pretrained(folder)
-    SamplingSettings(kind="teacher", vae="../vae").save(folder)
+    SamplingSettings(kind="teacher", vae=relative_vae(folder, Path(cfg.vae))).save(folder)
     (folder / "training.json").write_text(json.dumps({"train_seconds": seconds, "config": asdict(cfg)}, indent=2))
     return folder
