@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from accvideo.shapes import caption, random_spec, render, split_seeds
 from accvideo.shapes.judge import attribute_report, judge_clip, psnr
+from accvideo.shapes.spec import BASE_SIZE
 
 ATTRIBUTES = ("colour", "shape", "motion", "size", "background")
 BAR_ATTRIBUTES = ("colour", "shape", "motion")  # the quality bar's "all three attributes right"
@@ -28,11 +29,11 @@ class EvalPrompt:
     first_frame: np.ndarray
 
 
-def eval_prompts(n: int, offset: int = 0, n_objects: int | None = 1) -> list[EvalPrompt]:
-    """n eval-seed prompts (single-object by default), with the rendered first frame for I2V."""
+def eval_prompts(n: int, offset: int = 0, n_objects: int | None = 1, size: int = BASE_SIZE) -> list[EvalPrompt]:
+    """n eval-seed prompts (single-object by default) at size x size, with the rendered first frame for I2V."""
     out = []
     for seed in split_seeds("eval", n, offset):
-        spec = random_spec(seed, n_objects=n_objects)
+        spec = random_spec(seed, height=size, width=size, n_objects=n_objects)
         out.append(EvalPrompt(seed, spec, caption(spec, seed), render(spec)[0]))
     return out
 

@@ -92,6 +92,24 @@ def test_eval_without_a_full_teacher_has_no_fidelity(main, tiny_model_dir, tmp_p
         assert not any(k.startswith("teacher_") for k in report["results"][spec]["i2v"])
 
 
+def test_eval_size_generates_and_judges_at_that_size(main, tiny_model_dir, tmp_path, monkeypatch):
+    shapes = []
+    original = VideoGenerator.__call__
+
+    def spy(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        shapes.append(out.frames.shape[1:4])
+        return out
+
+    monkeypatch.setattr(VideoGenerator, "__call__", spy)
+    out = tmp_path / "eval"
+    assert main(["eval", "--models", f"{tiny_model_dir}@1", "--prompts", "2", "--task", "i2v", "--size", "32",
+                 "--out", str(out), "--threads", "1"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["config"]["size"] == 32 and report["results"][f"{tiny_model_dir}@1"]["i2v"]["clips"] == 2
+    assert shapes and set(shapes) == {(17, 32, 32)}  # warm-up and both clips at 32 x 32, 17 frames
+
+
 def test_load_generators_shares_text_encoder_and_vae(tiny_model_dir, tmp_path, text_encoder):
     other = tmp_path / "other"
     shutil.copytree(tiny_model_dir, other)
@@ -105,7 +123,7 @@ def test_load_generators_shares_text_encoder_and_vae(tiny_model_dir, tmp_path, t
 
 @pytest.mark.parametrize("case", ["no-steps", "steps-zero", "steps-not-int", "unknown-model", "empty", "duplicate",
                                   "empty-item", "bad-reference", "no-prompts", "seed-past-eval",
-                                  "out-is-a-file"])
+                                  "out-is-a-file", "size-not-16k"])
 def test_bad_specs_are_one_line_errors_with_exit_2(case, main, count_loads, tiny_model_dir, tmp_path, capsys):
     path = str(tiny_model_dir)
     models, extra = {
@@ -120,6 +138,7 @@ def test_bad_specs_are_one_line_errors_with_exit_2(case, main, count_loads, tiny
         "no-prompts": (f"{path}@1", ["--prompts", "0"]),
         "seed-past-eval": (f"{path}@1", ["--seed", "999999"]),
         "out-is-a-file": (f"{path}@1", []),
+        "size-not-16k": (f"{path}@1", ["--size", "40"]),
     }[case]
     out = tmp_path / "eval"
     if case == "out-is-a-file":

@@ -31,6 +31,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise BadInput(f"--seed must be from 0 to {len(EVAL_SEEDS) - args.prompts} (an offset into the eval seeds)")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise BadInput(f"--out {args.out} exists and is not a folder")
+    if args.size % 16 or not 32 <= args.size <= 256:
+        raise BadInput(f"--size must be a multiple of 16 from 32 to 256, got {args.size}")
     if args.batch_size < 1:
         raise BadInput(f"--batch-size must be at least 1, got {args.batch_size}")
     try:
@@ -39,14 +41,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except SpecError as err:
         raise BadInput(str(err)) from err
     torch.set_num_threads(args.threads)
-    prompts = eval_prompts(args.prompts, offset=args.seed, n_objects=OBJECTS[args.objects])
+    prompts = eval_prompts(args.prompts, offset=args.seed, n_objects=OBJECTS[args.objects], size=args.size)
     generators = load_generators(specs, device=args.device)
     tasks = TASK_CHOICES[args.task]
     results = evaluate(specs, generators, prompts, tasks, reference, batch_size=args.batch_size)
     config = {
         "models": {s.text: {"folder": str(s.folder), "kind": s.kind, "steps": s.steps} for s in specs},
         "reference": reference.text if reference else None,
-        "prompts": args.prompts, "seed": args.seed, "objects": args.objects, "tasks": list(tasks),
+        "prompts": args.prompts, "seed": args.seed, "size": args.size, "objects": args.objects, "tasks": list(tasks),
         "eval_seeds": [prompts[0].seed, prompts[-1].seed], "device": args.device,
     }
     for path in write_report(results, config, Path(args.out)):
@@ -66,6 +68,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="folder for metrics.json, metrics.md, report.html")
     p.add_argument("--reference", help="spec for teacher fidelity (default: the first teacher at its full steps)")
     p.add_argument("--objects", choices=tuple(OBJECTS), default="1", help="objects per prompt (mixed: 70 %% / 30 %%)")
+    p.add_argument("--size", type=int, default=64,
+                   help="clip height and width in pixels (the miniature is trained at 64; 128 tests extrapolation)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")

@@ -113,7 +113,8 @@ def _run_spec(gen: VideoGenerator, spec: ModelSpec, task: str, prompts: list[Eva
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
         images = np.stack([p.first_frame for p in chunk]) if task == "i2v" else None
-        out = gen([p.prompt for p in chunk], [p.seed for p in chunk], steps=spec.steps, images=images)
+        out = gen([p.prompt for p in chunk], [p.seed for p in chunk], steps=spec.steps, images=images,
+                  height=chunk[0].spec.height, width=chunk[0].spec.width)
         seconds, nfe = seconds + out.timings.denoise + out.timings.decode, out.nfe
         for i, clip in enumerate(out.frames):  # clip (F, H, W, 3)
             teacher = clip if keep else (teacher_clips[start + i] if teacher_clips is not None else None)
@@ -138,7 +139,8 @@ def evaluate(specs: list[ModelSpec], generators: dict[Path, VideoGenerator], pro
     """
     rendered = RenderedSet(prompts)
     for gen in generators.values():  # warm-up, so the first spec's timing holds no one-off costs
-        gen([prompts[0].prompt], [prompts[0].seed], steps=1)
+        gen([prompts[0].prompt], [prompts[0].seed], steps=1, height=prompts[0].spec.height,
+            width=prompts[0].spec.width)
     results: Results = {s.text: {} for s in specs}
     bar = tqdm(total=len(specs) * len(tasks) * len(prompts), unit="clip", disable=not progress)
     for task in tasks:
