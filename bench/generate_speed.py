@@ -1,6 +1,9 @@
 """Seconds per clip of `generate`, split into text / denoise / decode, for models side by side in one run.
 
-    python bench/generate_speed.py --models teacher@50,teacher@5 --clips 4 --json runs/generate_speed.json
+    python bench/generate_speed.py --models teacher@50,teacher@5,student@5 --clips 4 --json runs/generate_speed.json
+
+Ratios are against the first spec (the teacher at 50 steps with CFG). The issue's bar: denoising
+teacher@50 / student@5 >= 15x.
 """
 
 from __future__ import annotations
@@ -8,10 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
 import torch
 
-from accvideo.pipeline import VideoGenerator
+from accvideo.evaluation.runner import load_generators
+from accvideo.evaluation.specs import parse_specs
+from accvideo.evaluation.speed import speed_table
 from accvideo.quality import eval_prompts
 
 
@@ -23,22 +27,13 @@ def main() -> None:
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    prompts = eval_prompts(args.clips)
-    generators: dict[str, VideoGenerator] = {}
+    specs = parse_specs(args.models)
+    rows = speed_table(specs, load_generators(specs), eval_prompts(args.clips))
     results = {}
-    for spec in args.models.split(","):
-        name, steps = spec.rsplit("@", 1)
-        if name not in generators:
-            shared = next(iter(generators.values()), None)
-            generators[name] = VideoGenerator.from_folder(name, text_encoder=shared and shared.text_encoder)
-        gen = generators[name]
-        gen([prompts[0].prompt], [0], steps=int(steps))  # warm-up
-        gen.text_encoder._cache.clear()  # text encoding is timed cold, as a new prompt would be
-        runs = [gen([p.prompt], [p.seed], steps=int(steps)) for p in prompts]
-        results[spec] = {"nfe": runs[0].nfe,
-                         **{f"seconds_{k}": float(np.mean([getattr(r.timings, k) for r in runs]))
-                            for k in ("text", "denoise", "decode", "total")}}
-        print(spec, json.dumps(results[spec]), flush=True)
+    for row in rows:
+        results[row.spec] = {"nfe": row.nfe, **{f"seconds_{k}": v for k, v in row.seconds.items()},
+                             **{f"speedup_{k}": v for k, v in row.speedup.items()}}
+        print(row.spec, json.dumps(results[row.spec]), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"threads": args.threads, **results}, f, indent=2)

@@ -64,6 +64,18 @@ def test_text_encoder_states_mask_and_cache(text_encoder):
     assert not torch.allclose(other, emb.states[0])
 
 
+def test_text_encoder_cache_is_bounded_and_clearable(text_encoder, monkeypatch):
+    monkeypatch.setattr(text_encoder, "max_cached", 2)
+    text_encoder.clear_cache()
+    prompts = ["a red circle", "a blue square", "a green triangle"]
+    emb = text_encoder(prompts)  # three new prompts, only two fit: the batch is still whole
+    assert list(text_encoder._cache) == ["a blue square", "a green triangle"]  # encoded shortest first, oldest out
+    again = text_encoder(prompts[::-1])
+    assert torch.allclose(again.states, emb.states.flip(0), atol=1e-5) and len(text_encoder._cache) == 2
+    text_encoder.clear_cache()
+    assert not text_encoder._cache
+
+
 def test_i2v_condition_layout():
     first = torch.full((2, 16, 1, 4, 4), 3.0)
     cond = i2v_condition(first, (2, 16, 5, 4, 4), present=torch.tensor([True, False]))

@@ -148,3 +148,22 @@ def test_bad_specs_are_one_line_errors_with_exit_2(case, main, count_loads, tiny
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("accvideo: error:"), err
     assert not count_loads and (not out.exists() or out.read_text() == "")  # nothing loaded, nothing written
+
+
+def test_speed_table_times_each_spec_and_ratios_against_the_first(tiny_model_dir, text_encoder, monkeypatch):
+    from accvideo.evaluation.speed import PARTS, speed_table
+    from accvideo.quality import eval_prompts
+
+    cleared = []
+    monkeypatch.setattr(text_encoder, "clear_cache", lambda: cleared.append(True))
+    specs = parse_specs(f"{tiny_model_dir}@4,{tiny_model_dir}@1")
+    rows = speed_table(specs, load_generators(specs, text_encoder=text_encoder), eval_prompts(2))
+    assert [r.spec for r in rows] == [s.text for s in specs] and [r.nfe for r in rows] == [8, 2]
+    assert len(cleared) == 4  # text encoding timed cold for every clip of every spec
+    ref = rows[0].seconds
+    for row in rows:
+        assert set(row.seconds) == set(PARTS) and all(v > 0 for v in row.seconds.values())
+        assert row.seconds["total"] >= row.seconds["denoise"]
+        for part in PARTS:
+            assert row.speedup[part] == pytest.approx(ref[part] / row.seconds[part])
+    assert all(v == 1.0 for v in rows[0].speedup.values())
