@@ -1,6 +1,7 @@
 """Distillation: losses by hand, heads, queues, features, and Algorithm 1 on tiny random models."""
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -146,6 +147,31 @@ def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
     out = tmp_path / "s.mp4"
     assert main(["generate", "--model", str(final), "--prompt", "a red circle", "--output", str(out), "--json"]) == 0
     assert read_mp4(out).shape == (17, 64, 64, 3)
+
+
+def test_export_checkpoint_mid_run_equals_the_final_export(tiny_synvid, tiny_model_dir, tmp_path, capsys):
+    from diffusers import WanTransformer3DModel
+
+    from accvideo.cli import main
+    from accvideo.distill.data import key_sigmas
+    from accvideo.distill.trainer import distill
+    from accvideo.pipeline import SamplingSettings
+
+    run = tmp_path / "run"
+    assert distill(cfg(tiny_synvid, tiny_model_dir, run, iters=3, ema=0.5, stop_at=2)) is None  # stopped: no final
+    state = torch.load(run / "checkpoint-rank0.pt", weights_only=False)
+    del state["sigmas"]  # as in checkpoints written before sigmas were stored: recomputed from the run's config
+    torch.save(state, run / "checkpoint-rank0.pt")
+    assert main(["distill", "--out", str(run), "--export-checkpoint"]) == 0
+    folder = run / "checkpoint-student"
+    assert capsys.readouterr().out.strip() == str(folder)
+    exported = WanTransformer3DModel.from_pretrained(folder).state_dict()
+    assert all(torch.equal(exported[k], state["ema"][k]) for k in exported)  # the EMA weights are what ships
+    settings = SamplingSettings.load(folder)
+    final = SamplingSettings.load(distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "full", iters=2, ema=0.5)))
+    assert settings.sigmas == final.sigmas == key_sigmas(json.loads((run / "distill_config.json").read_text()))
+    assert settings.kind == "student" and settings.guidance == 1.0
+    assert main(["distill", "--out", str(tmp_path / "nothing"), "--export-checkpoint"]) == 2
 
 
 def test_two_process_smoke(tiny_synvid, tiny_model_dir, tmp_path):

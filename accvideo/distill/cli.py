@@ -12,6 +12,16 @@ def cmd_distill(args: argparse.Namespace) -> int:
     from accvideo.distill.trainer import distill
     from accvideo.synvid.dataset import SynVidError
 
+    if args.export_checkpoint:
+        from accvideo.distill.export import export_checkpoint
+
+        try:
+            print(export_checkpoint(args.out))
+        except FileNotFoundError as err:
+            raise BadInput(str(err)) from err
+        return 0
+    if not args.data:
+        raise BadInput("--data is required to train (a SynVid folder)")
     mode = "traj" if args.no_adv else "adv" if args.adv_only else "full"
     if args.no_adv and args.adv_only:
         raise BadInput("--no-adv and --adv-only exclude each other")
@@ -35,7 +45,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
 def add_parser(sub) -> None:
     """Register `distill`."""
     d = sub.add_parser("distill", help="distil a few-step student from SynVid (Algorithm 1)")
-    d.add_argument("--data", required=True, help="SynVid folder (or, with --data-kind real, a teacher-data file)")
+    d.add_argument("--data", help="SynVid folder (or, with --data-kind real, a teacher-data file); required to train")
     d.add_argument("--data-kind", choices=("synvid", "real"), default="synvid",
                    help="ablation: real = forward diffusion of real latents, teacher solutions as targets")
     d.add_argument("--student-steps", type=int, default=5, help="m, with --data-kind real")
@@ -60,4 +70,6 @@ def add_parser(sub) -> None:
     d.add_argument("--threads", type=int, default=2)
     d.add_argument("--stop-at", type=int, help="end this invocation after this iteration")
     d.add_argument("--resume", action="store_true")
+    d.add_argument("--export-checkpoint", action="store_true",
+                   help="export the student of OUT's latest checkpoint to OUT/checkpoint-student (no training)")
     d.set_defaults(func=cmd_distill)

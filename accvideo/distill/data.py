@@ -32,6 +32,20 @@ def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str) -> lis
     raise ValueError(f"unknown schedule {schedule!r}")
 
 
+def key_sigmas(config: dict) -> list[float]:
+    """The key sigmas t'_m = 1 .. t'_0 = 0 of a distillation run, from its saved config (distill_config.json)."""
+    if config["data_kind"] == "real":
+        from accvideo.pipeline import SamplingSettings, resolve_model
+        from accvideo.schedules import flow_sigmas, key_indices
+
+        shift = SamplingSettings.load(resolve_model(config["teacher"])).shift
+        grid = flow_sigmas(config["teacher_steps"], shift)
+        return grid[key_indices(config["teacher_steps"], config["student_steps"])].float().tolist()
+    dataset = SynVidDataset(config["data"], verify=False)
+    m = dataset.settings["student_steps"]
+    return dataset.sigmas[schedule_indices(dataset.sigmas, m, config["schedule"])].float().tolist()
+
+
 class KeyBatches:
     """Seeded batches: step s on rank r always reads the same samples, whatever was interrupted."""
 

@@ -31,3 +31,29 @@ def student_generator(transformer, teacher_dir: Path, sigmas: list[float]):
     settings = SamplingSettings(kind="student", steps=len(sigmas) - 1, guidance=1.0, sigmas=sigmas, vae=teacher.vae)
     vae = ShapesAutoencoder.from_pretrained((teacher_dir / teacher.vae).resolve())
     return VideoGenerator(copy.deepcopy(transformer), vae, None, settings)  # a copy: the trainee keeps its mode
+
+
+def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
+    """Export the student of a run's latest checkpoint (EMA weights when the run keeps an EMA), mid-run or not.
+
+    Writes to `folder` (default: run/checkpoint-student); the run itself is left untouched and can resume.
+    """
+    from diffusers import WanTransformer3DModel
+
+    from accvideo.distill.data import key_sigmas
+    from accvideo.pipeline import resolve_model
+    from accvideo.training.state import load_checkpoint
+
+    run = Path(run)
+    config_file = run / "distill_config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{run} is not a distillation run (no distill_config.json)")
+    config = json.loads(config_file.read_text())
+    state = load_checkpoint(run / "checkpoint-rank0.pt")
+    teacher_dir = resolve_model(config["teacher"])
+    student = WanTransformer3DModel.from_pretrained(teacher_dir)
+    student.load_state_dict(state["ema"] or state["student"])
+    sigmas = state.get("sigmas") or key_sigmas(config)
+    info = {"iterations": state["iter"], "distill_seconds": state["elapsed"], "config": config,
+            "data": config["data"], "from_checkpoint": str(run / "checkpoint-rank0.pt")}
+    return export_student(student, Path(folder) if folder else run / "checkpoint-student", teacher_dir, sigmas, info)

@@ -100,7 +100,7 @@ class Distiller:
                 "heads": self.acc.unwrap_model(self.heads).state_dict(),
                 "ema": self.ema.state_dict() if self.ema else None, "opt_s": self.opt_s.state_dict(),
                 "opt_h": self.opt_h.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
-                "iter": iteration, "elapsed": self.elapsed}
+                "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist()}
 
     def _load(self, state: dict) -> None:
         self.acc.unwrap_model(self.student).load_state_dict(state["student"])
