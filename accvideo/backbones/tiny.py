@@ -141,7 +141,7 @@ def hunyuan_t2v(size: str = "tiny"):
                                     norm_num_groups=4, spatial_compression_ratio=8, temporal_compression_ratio=4)
     transformer = HunyuanVideoTransformer3DModel(in_channels=4, out_channels=4, num_attention_heads=2,
                                                  attention_head_dim=10, num_layers=2, num_single_layers=2,
-                                                 num_refiner_layers=1, patch_size=1, patch_size_t=1,
+                                                 num_refiner_layers=1, patch_size=2, patch_size_t=1,
                                                  text_embed_dim=16, pooled_projection_dim=8, rope_axes_dim=(2, 4, 4))
     return HunyuanVideoPipeline(text_encoder=llama, tokenizer=llama_tok, transformer=transformer, vae=vae,
                                 scheduler=_flow_scheduler(7.0), text_encoder_2=clip, tokenizer_2=clip_tok)
