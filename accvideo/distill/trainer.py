@@ -214,9 +214,25 @@ class Distiller:
             if cfg.sample_every and (it + 1) % cfg.sample_every == 0 and self.acc.is_main_process:
                 self.write_samples(it + 1)
         self.acc.wait_for_everyone()
-        if end < cfg.iters or not self.acc.is_main_process:
+        if end < cfg.iters:
             return None
-        return self.export()
+        model = self._gathered_student() if self._sharded else None  # a collective: every rank takes part
+        return self.export(model) if self.acc.is_main_process else None
+
+    @property
+    def _sharded(self) -> bool:
+        from accelerate.utils import DistributedType
+
+        return self.acc.distributed_type == DistributedType.FSDP
+
+    def _gathered_student(self):
+        """Under FSDP: the student's full weights, gathered from the shards into a plain copy of the teacher."""
+        state = self.acc.get_state_dict(self.student)
+        if not self.acc.is_main_process:
+            return None
+        model = copy.deepcopy(self.backbone.transformer).float()
+        model.load_state_dict(state)
+        return model
 
     def student_model(self):
         """The weights to ship: the EMA when enabled, else the student itself."""
@@ -237,13 +253,14 @@ class Distiller:
         for i, clip in enumerate(gen.decode(res.latent)):
             write_mp4(self.out / "samples" / f"iter{iteration:05d}_{i}.mp4", clip)
 
-    def export(self) -> Path:
-        """Write the student as a diffusers folder with its sigmas (runs without CFG)."""
+    def export(self, model=None) -> Path:
+        """Write the student (or `model`) as a diffusers folder with its sigmas (runs without CFG)."""
         from accvideo.distill.export import export_student
 
         info = {"distill_seconds": self.elapsed, "iterations": self.cfg.iters, "config": asdict(self.cfg),
                 "data": self.cfg.data, "samples": len(self.dataset) if self.dataset is not None else None}
-        return export_student(self.student_model(), self.out / "final", self.teacher_dir, self.sigmas.tolist(), info)
+        return export_student(model or self.student_model(), self.out / "final", self.teacher_dir,
+                              self.sigmas.tolist(), info)
 
 
 def distill(cfg: DistillConfig, resume: bool = False) -> Path | None:
