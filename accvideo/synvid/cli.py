@@ -43,7 +43,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         guidance=model_settings.guidance if args.guidance is None else args.guidance, shift=model_settings.shift,
         keep=args.keep, height=args.height, width=args.width, frames=args.frames, shard_size=args.shard_size,
         batch_size=args.batch_size, backbone=backbone_name(folder))
-    generator = VideoGenerator.from_folder(str(folder), device=args.device, options=load_options(args))
+    device = args.device
+    if device == "cuda":  # under accelerate: this rank's GPU
+        from accelerate import PartialState
+
+        device = str(PartialState().device)
+    generator = VideoGenerator.from_folder(str(folder), device=device, options=load_options(args))
     print(generate_synvid(generator, requests, settings, args.out, resume=args.resume))
     return 0
 
