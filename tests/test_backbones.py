@@ -183,3 +183,20 @@ def test_hunyuan_defaults_give_the_papers_key_timesteps(tmp_path):
     assert (settings.shift, settings.steps, settings.guidance, settings.embedded_guidance) == (7.0, 50, 1.0, 6.0)
     keys = key_timesteps(settings.sigma_grid(), 5)
     assert np.allclose(keys.numpy(), PAPER_KEY_TIMESTEPS, atol=6e-4)  # the paper prints them truncated
+
+
+def test_gpu_speed_bench_tiny_smoke(tmp_path):
+    """bench/gpu_speed.py --tiny: the GPU benchmark's whole code path on a tiny Wan2.1 on the CPU."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    results = tmp_path / "results.md"
+    proc = subprocess.run([sys.executable, str(root / "bench" / "gpu_speed.py"), "--tiny", "--results", str(results)],
+                          capture_output=True, text=True, timeout=300, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    r = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert (r["teacher"]["steps"], r["teacher"]["nfe"], r["student"]["steps"], r["student"]["nfe"]) == (50, 100, 5, 5)
+    assert r["speedup"]["denoise"] > 1 and r["synvid_samples_per_hour"] > 0 and r["distill_seconds_per_iter"] > 0
+    assert "## GPU speed: Wan2.1-T2V-tiny" in results.read_text()
