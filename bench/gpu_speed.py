@@ -25,7 +25,7 @@ PROMPT = "a cat walks on the grass, realistic, the camera follows it slowly"
 
 
 def transformer_flops(transformer, tokens: int, text_tokens: int) -> float:
-    """Forward FLOPs of one transformer call: 2 x (linear weights) x tokens + attention (4 N^2 D self, 4 N T D cross)."""
+    """Forward FLOPs of one call: 2 x (linear weights) x tokens + attention (4 N^2 D self, 4 N T D cross)."""
     linear = sum(m.weight.numel() for m in transformer.modules() if isinstance(m, torch.nn.Linear))
     cfg = transformer.config
     d = cfg.num_attention_heads * cfg.attention_head_dim
@@ -167,25 +167,27 @@ def run(args: argparse.Namespace) -> dict:
             "synvid_samples_per_hour": 3600.0 / synvid_seconds, "distill_seconds_per_iter": distill_s, "mfu": mfu}
 
 
+def _row(label: str, r: dict) -> str:
+    peak = "n/a" if r["peak_gib"] is None else f"{r['peak_gib']:.1f} GiB"
+    return (f"| {label} | {r['seconds_total']:.2f} | {r['seconds_text']:.2f} | {r['seconds_denoise']:.2f} | "
+            f"{r['seconds_decode']:.2f} | {peak} |")
+
+
 def markdown(r: dict) -> str:
     """The run as a section of docs/results.md."""
     tc, st = r["teacher"], r["student"]
-    gib = lambda x: "n/a" if x is None else f"{x:.1f} GiB"  # noqa: E731
-    mfu = r["mfu"] or {}
-    rows = [f"| teacher, {tc['steps']} steps + CFG ({tc['nfe']} NFE) | {tc['seconds_total']:.2f} | "
-            f"{tc['seconds_text']:.2f} | {tc['seconds_denoise']:.2f} | {tc['seconds_decode']:.2f} | {gib(tc['peak_gib'])} |",
-            f"| student, {st['steps']} steps ({st['nfe']} NFE) | {st['seconds_total']:.2f} | {st['seconds_text']:.2f} | "
-            f"{st['seconds_denoise']:.2f} | {st['seconds_decode']:.2f} | {gib(st['peak_gib'])} |"]
-    mfu_line = ", ".join(f"{k} {v:.1%}" for k, v in mfu.items()) or "n/a (unknown peak FLOPs)"
-    return "\n".join([
+    mfu = ", ".join(f"{k} {v:.1%}" for k, v in (r["mfu"] or {}).items()) or "n/a (unknown peak FLOPs)"
+    lines = [
         f"## GPU speed: {r['architecture']}, {r['clip']}, {r['dtype']} ({r['device']}, {r['date']})", "",
-        "| run | total s | text s | denoise s | decode s | peak memory |", "|---|---|---|---|---|---|", *rows, "",
-        f"- speed-up: end to end {r['speedup']['end_to_end']:.2f}x (goal >= 9.6x), denoising "
-        f"{r['speedup']['denoise']:.2f}x (goal >= 18x)",
+        "| run | total s | text s | denoise s | decode s | peak memory |", "|---|---|---|---|---|---|",
+        _row(f"teacher, {tc['steps']} steps + CFG ({tc['nfe']} NFE)", tc),
+        _row(f"student, {st['steps']} steps ({st['nfe']} NFE)", st), "",
+        (f"- speed-up: end to end {r['speedup']['end_to_end']:.2f}x (goal >= 9.6x), "
+         f"denoising {r['speedup']['denoise']:.2f}x (goal >= 18x)"),
         f"- SynVid: {r['synvid_samples_per_hour']:.1f} samples per hour per GPU (50 steps + CFG, key latents kept)",
         f"- distillation: {r['distill_seconds_per_iter']:.2f} s per iteration (m = 5 inner steps, batch 1)",
-        f"- model FLOP utilisation: {mfu_line}", "",
-        "Command: `python bench/gpu_speed.py`", "", ""])
+        f"- model FLOP utilisation: {mfu}", "", "Command: `python bench/gpu_speed.py`", "", ""]
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -71,7 +71,8 @@ def test_synvid_stores_the_backbones_conditioning(run):
     assert torch.allclose(ds.sigmas, flow_sigmas(10, shift)[[0, 2, 4, 6, 8, 10]].float())
     if run["kind"] == "hunyuan-t2v":
         assert set(ds.extra_fields) == {"text_mask", "text_pooled"} and item["condition"] is None
-        assert item["text_states"]["text_states"].shape == (256, 16) and item["text_states"]["text_pooled"].shape == (8,)
+        text = item["text_states"]
+        assert text["text_states"].shape == (256, 16) and text["text_pooled"].shape == (8,)
     elif run["kind"] == "wan-i2v":
         assert set(ds.extra_fields) == {"condition", "image_embeds"} and item["i2v"]
         assert item["condition"]["condition"].shape == (20, 3, 2, 2)  # 4 mask + 16 latent channels
