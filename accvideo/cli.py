@@ -63,11 +63,13 @@ def read_jobs(args: argparse.Namespace) -> list[Job]:
     return jobs
 
 
-def check_jobs(jobs: list[Job], height: int, width: int, frames: int) -> dict[Path, object]:
-    """Validate geometry and images before loading any model; returns the decoded images."""
-    from accvideo.shapes.spec import check_geometry
+def check_jobs(jobs: list[Job], height: int, width: int, frames: int, check_geometry=None) -> dict[Path, object]:
+    """Validate geometry (the Shapes world's unless a backbone's check is given) and images before loading any
+    model; returns the decoded images."""
     from accvideo.video import read_image
 
+    if check_geometry is None:
+        from accvideo.shapes.spec import check_geometry
     try:
         check_geometry(height, width, frames)
     except ValueError as err:
@@ -86,28 +88,61 @@ def check_jobs(jobs: list[Job], height: int, width: int, frames: int) -> dict[Pa
     return images
 
 
+def add_memory_options(p: argparse.ArgumentParser, distill: bool = False) -> None:
+    """--dtype, and for diffusers backbones --offload, --vae-tiling, --vae-slicing (and --context-parallel)."""
+    what = "the frozen teacher's weights" if distill else "weights"
+    p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
+                   help=f"dtype of {what} (bf16 for Wan2.1 / HunyuanVideo on a GPU)")
+    if distill:
+        return
+    p.add_argument("--offload", action="store_true", help="model CPU offload: each part on the GPU only while it runs")
+    p.add_argument("--vae-tiling", action="store_true", help="VAE in spatial tiles (large clips)")
+    p.add_argument("--vae-slicing", action="store_true", help="VAE one clip of a batch at a time")
+
+
+def load_options(args: argparse.Namespace):
+    """The LoadOptions named by the memory flags."""
+    from accvideo.backbones.base import LoadOptions
+
+    return LoadOptions(dtype=args.dtype, offload=args.offload, vae_tiling=args.vae_tiling,
+                       vae_slicing=args.vae_slicing, context_parallel=getattr(args, "context_parallel", 1))
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Generate clips with a teacher, a student or a model folder."""
+    """Generate clips with a teacher, a student or a model folder (miniature, Wan2.1, HunyuanVideo)."""
     import numpy as np
 
-    from accvideo.pipeline import SamplingSettings, VideoGenerator, resolve_model
+    from accvideo.backbones.registry import backbone_name, check_geometry, check_tasks, load_settings
+    from accvideo.pipeline import VideoGenerator, resolve_model
     from accvideo.video import write_mp4
 
     try:
         folder = resolve_model(args.model)
-    except FileNotFoundError as err:
+        settings = load_settings(folder)
+    except (FileNotFoundError, ValueError) as err:
         raise BadInput(str(err)) from err
-    settings = SamplingSettings.load(folder)
     height, width, frames = args.height or settings.height, args.width or settings.width, args.frames or settings.frames
     jobs = read_jobs(args)
-    images = check_jobs(jobs, height, width, frames)
+    images = check_jobs(jobs, height, width, frames, lambda h, w, f: check_geometry(folder, h, w, f))
+    try:
+        check_tasks(backbone_name(folder), [job.image is not None for job in jobs])
+    except ValueError as err:
+        raise BadInput(str(err)) from err
     if args.steps is not None and args.steps < 1:
         raise BadInput(f"--steps must be at least 1, got {args.steps}")
-    gen = VideoGenerator.from_folder(str(folder), device=args.device)
+    device, main_process = args.device, True
+    if args.context_parallel > 1:  # one clip over several GPUs: every rank runs it, rank 0 writes it
+        from accelerate import PartialState
+
+        state = PartialState()
+        device, main_process = state.device, state.is_main_process
+    gen = VideoGenerator.from_folder(str(folder), device=device, options=load_options(args))
     for job in jobs:
         image = images[job.image][None] if job.image is not None else None
         out = gen([job.prompt], [job.seed], steps=args.steps, guidance=args.guidance, height=height, width=width,
-                  frames=frames, images=image, progress=not args.json and len(jobs) == 1)
+                  frames=frames, images=image, progress=not args.json and len(jobs) == 1 and main_process)
+        if not main_process:
+            continue
         write_mp4(job.output, np.ascontiguousarray(out.frames[0]))
         t = out.timings
         record = {"prompt": job.prompt, "seed": job.seed, "steps": out.steps, "nfe": out.nfe, "output": str(job.output),
@@ -164,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output-dir", default="outputs", help="with --prompts: folder of 0000.mp4, 0001.mp4, ...")
     g.add_argument("--json", action="store_true", help="one JSON line per clip on stdout")
     g.add_argument("--device", default="cpu")
+    add_memory_options(g)
+    g.add_argument("--context-parallel", type=int, default=1, metavar="N",
+                   help="Wan2.1: split one clip's tokens over N GPUs (Ulysses); launch N ranks with accelerate")
     g.set_defaults(func=cmd_generate)
 
     v = sub.add_parser("train-vae", help="train the miniature's VAE on Shapes clips")

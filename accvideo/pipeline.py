@@ -1,14 +1,14 @@
-"""Generation: text (and optionally a first frame) -> video, with any transformer folder and sigma schedule.
+"""Generation: text (and optionally a first frame) -> video, with any backbone folder and sigma schedule.
 
-A model folder holds a diffusers WanTransformer3DModel (config.json + safetensors) and `accvideo.json`,
-which names its sampling settings and where its VAE lives. Numbered steps, as in diffusers pipelines:
+A miniature model folder holds a diffusers WanTransformer3DModel (config.json + safetensors) and
+`accvideo.json`, which names its sampling settings and where its VAE lives; a diffusers pipeline folder
+(Wan2.1, HunyuanVideo) runs through its backbone (accvideo.backbones). Numbered steps, as in diffusers pipelines:
 1. encode the prompts, 2. encode the first frame (I2V), 3. draw the noise from the seed,
 4. denoise with Eq. 5 (CFG where the model asks for it), 5. decode with the VAE.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,46 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from accvideo.latents import decode_latents, encode_clips
-from accvideo.models.teacher import i2v_condition, velocity
 from accvideo.sampling import SampleResult, cfg_velocity, sample_euler
-from accvideo.schedules import flow_sigmas
-from accvideo.shapes.spec import check_geometry
+from accvideo.settings import SETTINGS_FILE, SamplingSettings
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SHIPPED = {"teacher": ASSETS / "teacher", "student": ASSETS / "student"}
-SETTINGS_FILE = "accvideo.json"
-
-
-@dataclass
-class SamplingSettings:
-    """How a model folder samples by default (stored as accvideo.json beside the weights)."""
-
-    kind: str = "teacher"  # teacher or student
-    steps: int = 50  # default number of Euler steps
-    shift: float = 7.0  # flow shift of the sigma grid
-    guidance: float = 5.0  # CFG scale; 1.0 = no CFG (one evaluation per step)
-    sigmas: list[float] | None = None  # explicit sigma list (a student's key timesteps); overrides steps/shift
-    vae: str = "../vae"  # VAE folder, relative to the model folder
-    text_encoder: str = "minilm"  # text encoder name
-    height: int = 64  # default clip size
-    width: int = 64
-    frames: int = 17
-
-    def sigma_grid(self, steps: int | None = None) -> torch.Tensor:
-        """The sigma list for a run: the explicit one when it matches, else the shifted grid."""
-        if self.sigmas is not None and steps in (None, len(self.sigmas) - 1):
-            return torch.tensor(self.sigmas, dtype=torch.float64)
-        return flow_sigmas(steps or self.steps, self.shift)
-
-    @classmethod
-    def load(cls, folder: Path) -> SamplingSettings:
-        """Read accvideo.json from a model folder."""
-        return cls(**json.loads((folder / SETTINGS_FILE).read_text()))
-
-    def save(self, folder: Path) -> None:
-        """Write accvideo.json into a model folder."""
-        (folder / SETTINGS_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")
 
 
 def relative_vae(folder: Path, vae_dir: Path) -> str:
@@ -90,7 +55,11 @@ class GenerationOutput:
 
 
 def resolve_model(name_or_path: str) -> Path:
-    """'teacher' / 'student' -> the shipped folders; anything else is a folder path. Raises with a clear message."""
+    """'teacher' / 'student' -> the shipped folders; anything else is a folder path. Raises with a clear message.
+
+    A folder is a model folder (accvideo.json), a diffusers pipeline folder (model_index.json), or a
+    distillation run (its exported student in final/).
+    """
     if name_or_path in SHIPPED:
         folder = SHIPPED[name_or_path]
         if not (folder / SETTINGS_FILE).is_file():
@@ -100,57 +69,84 @@ def resolve_model(name_or_path: str) -> Path:
     folder = Path(name_or_path)
     if not folder.is_dir():
         raise FileNotFoundError(f"model folder not found: {folder}")
-    if not (folder / SETTINGS_FILE).is_file():
-        raise FileNotFoundError(f"{folder} is not an accvideo model folder (no {SETTINGS_FILE})")
+    if not (folder / SETTINGS_FILE).is_file() and (folder / "final" / SETTINGS_FILE).is_file():
+        folder = folder / "final"  # a distillation run: its exported student
+    if not (folder / SETTINGS_FILE).is_file() and not (folder / "model_index.json").is_file():
+        raise FileNotFoundError(f"{folder} is not an accvideo model folder (no {SETTINGS_FILE}) "
+                                "nor a diffusers pipeline folder (no model_index.json)")
     return folder
 
 
 class VideoGenerator:
-    """Transformer + VAE + text encoder with sampling settings; loads once, generates many."""
+    """A backbone (transformer, VAE, text encoder) with sampling settings; loads once, generates many.
 
-    def __init__(self, transformer, vae, text_encoder, settings: SamplingSettings, device: str = "cpu"):
-        self.transformer = transformer.eval().requires_grad_(False)
-        self.vae = vae.eval().requires_grad_(False)
-        self.text_encoder = text_encoder
+    Built from the miniature's parts, or around any backbone with `from_backbone`.
+    """
+
+    def __init__(self, transformer, vae, text_encoder, settings: SamplingSettings, device: str = "cpu",
+                 backbone=None):
+        from accvideo.backbones.miniature import MiniatureBackbone
+
+        self.backbone = backbone or MiniatureBackbone(transformer, vae, text_encoder, device, settings)
+        self.transformer = self.backbone.transformer  # the velocity model sampled (a student may swap in)
         self.settings = settings
-        self.device = torch.device(device)
+        self.device = self.backbone.device
 
     @classmethod
-    def from_folder(cls, model: str, device: str = "cpu", text_encoder=None, vae=None) -> VideoGenerator:
-        """Load a model folder ('teacher', 'student' or a path); text encoder and VAE may be shared in."""
-        from diffusers import WanTransformer3DModel
+    def from_backbone(cls, backbone, settings: SamplingSettings) -> VideoGenerator:
+        """Wrap a loaded backbone."""
+        return cls(backbone.transformer, None, None, settings, backbone=backbone)
 
-        from accvideo.models.autoencoder import ShapesAutoencoder
-        from accvideo.models.text import MiniLMTextEncoder
+    @classmethod
+    def from_folder(cls, model: str, device: str = "cpu", text_encoder=None, vae=None,
+                    options=None) -> VideoGenerator:
+        """Load a model folder ('teacher', 'student' or a path); text encoder and VAE may be shared in (miniature).
 
-        folder = resolve_model(model)
-        settings = SamplingSettings.load(folder)
-        transformer = WanTransformer3DModel.from_pretrained(folder, torch_dtype=torch.float32).to(device)
-        vae = vae or ShapesAutoencoder.from_pretrained((folder / settings.vae).resolve()).to(device)
-        text_encoder = text_encoder or MiniLMTextEncoder(device)
-        return cls(transformer, vae, text_encoder, settings, device)
+        `options` (accvideo.backbones.base.LoadOptions): dtype, offload, VAE tiling/slicing, context parallelism.
+        """
+        from accvideo.backbones.registry import load_backbone
 
-    def encode_first_frames(self, images: np.ndarray) -> torch.Tensor:
-        """uint8 images (B, H, W, 3) -> normalised first-frame latents (B, C, 1, h, w)."""
-        return encode_clips(self.vae, images[:, None])
+        backbone, settings = load_backbone(resolve_model(model), device, options, text_encoder, vae)
+        return cls.from_backbone(backbone, settings)
+
+    @property
+    def vae(self):
+        """The backbone's VAE."""
+        return self.backbone.vae
+
+    @property
+    def text_encoder(self):
+        """The backbone's text encoder (the miniature's MiniLM; diffusers backbones encode via encode_text)."""
+        return getattr(self.backbone, "text_encoder", None)
+
+    def encode_text(self, prompts: list[str]):
+        """Text conditioning of prompts on the device: states (B, L, D), or the backbone's dict of them."""
+        return self.backbone.encode_text(prompts)
+
+    def encode_first_frames(self, images: np.ndarray, frames: int | None = None):
+        """uint8 images (B, H, W, 3) -> the backbone's image features: the miniature's first-frame latents
+        (B, C, 1, h, w), or a diffusers backbone's dict (condition latent, image tokens)."""
+        features = self.backbone.image_features(images, frames or self.settings.frames)
+        return features["first_latent"] if set(features) == {"first_latent"} else features
 
     def noise(self, seeds: list[int], height: int, width: int, frames: int) -> torch.Tensor:
         """Gaussian noise (B, C, f, h, w); sample i depends only on seeds[i]."""
-        s = self.vae.spatial_factor
-        shape = (self.vae.config.z_dim, 1 + (frames - 1) // self.vae.config.temporal_factor, height // s, width // s)
+        shape = self.backbone.noise_shape(height, width, frames)
         return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(int(seed))) for seed in seeds])
 
     @torch.no_grad()
-    def denoise(self, noise: torch.Tensor, text_states: torch.Tensor, uncond_states: torch.Tensor,
-                sigmas: torch.Tensor, guidance: float, first_latents: torch.Tensor | None = None,
-                return_trajectory: bool = False, progress: bool = False,
-                present: torch.Tensor | None = None) -> SampleResult:
+    def denoise(self, noise: torch.Tensor, text_states, uncond_states, sigmas: torch.Tensor, guidance: float,
+                first_latents=None, return_trajectory: bool = False, progress: bool = False,
+                present: torch.Tensor | None = None, condition=None) -> SampleResult:
         """Eq. 5 from noise (B, C, f, h, w) over sigmas, with CFG when guidance != 1.
 
-        first_latents (B, C, 1, h, w) makes it I2V; `present` (B,) bool limits that to some samples.
+        first_latents (the image features of encode_first_frames) makes it I2V; `present` (B,) bool limits
+        that to some samples. A ready `condition` (the backbone's) may be given instead.
         """
         noise = noise.to(self.device)
-        condition = i2v_condition(first_latents, tuple(noise.shape), present=present).to(self.device)
+        if condition is None:
+            condition = self.backbone.condition(first_latents, tuple(noise.shape), present)
+        velocity = self.backbone.velocity
 
         def model_fn(latent: torch.Tensor, sigma: float, cond: bool) -> torch.Tensor:
             return velocity(self.transformer, latent, sigma, text_states if cond else uncond_states, condition)
@@ -160,7 +156,7 @@ class VideoGenerator:
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         """Normalised latents -> uint8 clips (B, F, H, W, 3)."""
-        return decode_latents(self.vae, latents)
+        return self.backbone.decode(latents)
 
     def __call__(self, prompts: list[str], seeds: list[int], steps: int | None = None, guidance: float | None = None,
                  height: int | None = None, width: int | None = None, frames: int | None = None,
@@ -169,22 +165,22 @@ class VideoGenerator:
         """Generate one clip per prompt; images (B, H, W, 3) uint8 turn it into I2V."""
         st = self.settings
         height, width, frames = height or st.height, width or st.width, frames or st.frames
-        check_geometry(height, width, frames)
+        self.backbone.check_geometry(height, width, frames)
         if not prompts or any(not p.strip() for p in prompts):
             raise ValueError("empty prompt")
         guidance = st.guidance if guidance is None else guidance
         sigmas = st.sigma_grid(steps)
         timings = Timings()
         t0 = time.perf_counter()
-        text = self.text_encoder(prompts).states.to(self.device)  # 1. (B, L, D)
-        uncond = self.text_encoder([""] * len(prompts)).states.to(self.device)
+        text = self.encode_text(prompts)  # 1. (B, L, D)
+        uncond = self.encode_text([""] * len(prompts)) if guidance != 1.0 else text
         timings.text = time.perf_counter() - t0
         t0 = time.perf_counter()
         first = None
         if images is not None:  # 2.
             if images.shape[1:3] != (height, width):
                 raise ValueError(f"image is {images.shape[2]}x{images.shape[1]}, the clip is {width}x{height}")
-            first = self.encode_first_frames(images)
+            first = self.encode_first_frames(images, frames)
         noise = self.noise(seeds, height, width, frames)  # 3.
         result = self.denoise(noise, text, uncond, sigmas, guidance, first, return_trajectory, progress)  # 4.
         timings.denoise = time.perf_counter() - t0

@@ -33,9 +33,10 @@ def cmd_distill(args: argparse.Namespace) -> int:
                             data_kind=args.data_kind, student_steps=args.student_steps,
                             teacher_steps=args.teacher_steps,
                             checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, seed=args.seed,
-                            threads=args.threads, stop_at=args.stop_at)
+                            threads=args.threads, stop_at=args.stop_at, dtype=args.dtype,
+                            gradient_checkpointing=args.gradient_checkpointing)
         folder = distill(cfg, resume=args.resume)
-    except (SynVidError, ValueError) as err:
+    except (SynVidError, ValueError) as err:  # includes an unsupported or unreadable teacher folder
         raise BadInput(str(err)) from err
     if folder is not None:
         print(folder)
@@ -72,4 +73,8 @@ def add_parser(sub) -> None:
     d.add_argument("--resume", action="store_true")
     d.add_argument("--export-checkpoint", action="store_true",
                    help="export the student of OUT's latest checkpoint to OUT/checkpoint-student (no training)")
+    from accvideo.cli import add_memory_options
+
+    add_memory_options(d, distill=True)
+    d.add_argument("--gradient-checkpointing", action="store_true", help="recompute the student's blocks (memory)")
     d.set_defaults(func=cmd_distill)

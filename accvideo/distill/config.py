@@ -35,6 +35,8 @@ class DistillConfig:
     seed: int = 0
     threads: int = 2  # torch CPU threads per process
     stop_at: int | None = None  # end this invocation after this iteration (continue with resume)
+    dtype: str = "fp32"  # the frozen teacher's weights (bf16 for Wan2.1 / HunyuanVideo); the student trains in fp32
+    gradient_checkpointing: bool = False  # recompute the student's blocks in the backward pass (real sizes)
 
     def __post_init__(self):
         if self.mode not in ("full", "traj", "adv"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from accvideo.backbones import conditioning
 from accvideo.synvid.dataset import SynVidDataset
 
 
@@ -59,14 +60,15 @@ class KeyBatches:
             raise ValueError(f"batch {batch_size} x {world} processes exceeds the {len(dataset)} samples")
 
     def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
-        """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition."""
+        """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition (the backbone's
+        conditioning batches, accvideo.backbones.conditioning)."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
         perm = torch.randperm(len(self.dataset), generator=gen)
         ids = perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist()
         items = [self.dataset[i] for i in ids]
         return {"latents": torch.stack([it["latents"][self.idx] for it in items]),
-                "text_states": torch.stack([it["text_states"] for it in items]),
-                "condition": torch.stack([it["condition"] for it in items])}
+                "text_states": conditioning.stack([it["text_states"] for it in items]),
+                "condition": conditioning.stack([it["condition"] for it in items])}
 
 
 class RealKeyBatches:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import torch
 
-from accvideo.models.teacher import velocity
-
 
 class _StopForward(Exception):
     """Raised by the hook once the wanted block has run: nothing after it is computed."""
@@ -23,19 +21,29 @@ def default_layers(num_layers: int) -> tuple[int, int]:
 
 
 class TeacherFeatures:
-    """Callable: (latent (B, C, F, h, w), sigma, text, condition) -> token grid (B * f', D, h', w')."""
+    """Callable: (latent (B, C, F, h, w), sigma, text, condition) -> token grid (B * f', D, h', w').
 
-    def __init__(self, teacher, noisy_layer: int | None = None, clean_layer: int | None = None):
+    `backbone` (accvideo.backbones) says how to call the teacher and where its blocks are; the miniature
+    when omitted. HunyuanVideo's 20 dual- and 40 single-stream blocks count as one list of 60.
+    """
+
+    def __init__(self, teacher, noisy_layer: int | None = None, clean_layer: int | None = None, backbone=None):
+        if backbone is None:
+            from accvideo.backbones.miniature import MiniatureBackbone
+
+            backbone = MiniatureBackbone(teacher)
+        self.backbone = backbone
         self.teacher = teacher.eval().requires_grad_(False)
-        n = len(teacher.blocks)
+        self.blocks = backbone.feature_blocks(teacher)
+        n = len(self.blocks)
         last, two_thirds = default_layers(n)
         self.noisy_layer = last if noisy_layer is None else noisy_layer
         self.clean_layer = two_thirds if clean_layer is None else clean_layer
         for layer in (self.noisy_layer, self.clean_layer):
             if not 0 <= layer < n:
                 raise ValueError(f"feature layer {layer} outside the teacher's {n} blocks")
-        self.dim = teacher.config.num_attention_heads * teacher.config.attention_head_dim
-        self.patch = tuple(teacher.config.patch_size)
+        self.dim = backbone.feature_dim(teacher)
+        self.patch = backbone.patch_size(teacher)
 
     def layer_for(self, sigma: float) -> int:
         """Which block is read at noise level sigma."""
@@ -46,12 +54,12 @@ class TeacherFeatures:
         captured: dict[str, torch.Tensor] = {}
 
         def hook(_module, _inputs, output):
-            captured["x"] = output
+            captured["x"] = self.backbone.block_tokens(output)
             raise _StopForward
 
-        handle = self.teacher.blocks[self.layer_for(float(sigma))].register_forward_hook(hook)
+        handle = self.blocks[self.layer_for(float(sigma))].register_forward_hook(hook)
         try:
-            velocity(self.teacher, latent, float(sigma), text_states, condition)
+            self.backbone.velocity(self.teacher, latent, float(sigma), text_states, condition)
         except _StopForward:
             pass
         finally:

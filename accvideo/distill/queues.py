@@ -12,6 +12,8 @@ from collections import deque
 
 import torch
 
+from accvideo.backbones import conditioning
+
 ENTRY_FIELDS = ("latent", "text_states", "condition")
 
 
@@ -32,19 +34,24 @@ class LatentQueues:
         """Entries in Q_k."""
         return len(self.queues[k])
 
-    def push(self, k: int, latent: torch.Tensor, text_states: torch.Tensor, condition: torch.Tensor) -> None:
-        """Append a batch (B, ...) to Q_k, detached, one entry per row; drop the oldest past capacity."""
-        for row in zip(latent.detach(), text_states.detach(), condition.detach()):
+    def push(self, k: int, latent: torch.Tensor, text_states, condition) -> None:
+        """Append a batch (B, ...) to Q_k, detached, one entry per row; drop the oldest past capacity.
+
+        text_states and condition are the backbone's conditioning batches (tensors, dicts of them, or None).
+        """
+        n = latent.shape[0]
+        for row in zip(latent.detach(), conditioning.rows(text_states, n), conditioning.rows(condition, n)):
             self.queues[k].append(row)
         while len(self.queues[k]) > self.capacity:
             self.queues[k].popleft()
 
-    def pop(self, k: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def pop(self, k: int, n: int) -> tuple:
         """Remove the n oldest entries of Q_k, stacked: latent, text_states, condition."""
         if len(self.queues[k]) < n:
             raise IndexError(f"Q_{k} holds {len(self.queues[k])} entries, {n} requested")
         rows = [self.queues[k].popleft() for _ in range(n)]
-        return tuple(torch.stack(col) for col in zip(*rows))
+        latents, texts, conds = zip(*rows)
+        return torch.stack(latents), conditioning.stack(list(texts)), conditioning.stack(list(conds))
 
     def peek(self, k: int) -> torch.Tensor | None:
         """All latents of Q_k stacked (oldest first), without removing them; None when empty."""
@@ -53,9 +60,9 @@ class LatentQueues:
     def state_dict(self) -> dict:
         """For checkpoints: every queue's entries, in order."""
         return {"m": self.m, "capacity": self.capacity,
-                "queues": [[tuple(t.cpu() for t in row) for row in q] for q in self.queues]}
+                "queues": [[tuple(conditioning.to(t, "cpu") for t in row) for row in q] for q in self.queues]}
 
     def load_state_dict(self, state: dict, device: torch.device | str = "cpu") -> None:
         """Restore what state_dict() returned."""
         self.m, self.capacity = state["m"], state["capacity"]
-        self.queues = [deque(tuple(t.to(device) for t in row) for row in q) for q in state["queues"]]
+        self.queues = [deque(tuple(conditioning.to(t, device) for t in row) for row in q) for q in state["queues"]]

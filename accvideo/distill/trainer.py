@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
 from accvideo.distill.data import KeyBatches, RealKeyBatches
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
 from accvideo.distill.queues import LatentQueues
-from accvideo.models.teacher import velocity
 from accvideo.schedules import euler_step
 from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -44,9 +44,10 @@ class Distiller:
     def __init__(self, cfg: DistillConfig, resume: bool = False):
         from accelerate import Accelerator
         from accelerate.utils import DistributedDataParallelKwargs
-        from diffusers import WanTransformer3DModel
 
-        from accvideo.pipeline import SamplingSettings, resolve_model
+        from accvideo.backbones.base import LoadOptions
+        from accvideo.backbones.registry import load_backbone
+        from accvideo.pipeline import resolve_model
 
         torch.set_num_threads(cfg.threads)
         self.cfg = cfg
@@ -54,8 +55,12 @@ class Distiller:
                                kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
         self.out = Path(cfg.out)
         self.teacher_dir = resolve_model(cfg.teacher)
-        self.teacher_settings = SamplingSettings.load(self.teacher_dir)
-        teacher = WanTransformer3DModel.from_pretrained(self.teacher_dir).to(self.acc.device)
+        # the teacher's transformer only (text encoders and VAE load if samples are asked for)
+        self.backbone, self.teacher_settings = load_backbone(self.teacher_dir, self.acc.device,
+                                                             LoadOptions(dtype=cfg.dtype), load_parts=False)
+        teacher = self.backbone.transformer
+        if cfg.data_kind == "real" and self.backbone.name != "miniature":
+            raise ValueError("--data-kind real is implemented for the miniature only")
         if cfg.data_kind == "synvid":
             self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
             self.m = self.dataset.settings["student_steps"]
@@ -68,8 +73,10 @@ class Distiller:
                                           cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
         self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
         torch.manual_seed(cfg.seed)
-        student = copy.deepcopy(teacher).train().requires_grad_(True)  # Algorithm 1, line 1: beta <- theta
-        self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer)
+        student = copy.deepcopy(teacher).float().train().requires_grad_(True)  # Algorithm 1, line 1: beta <- theta
+        if cfg.gradient_checkpointing:
+            student.enable_gradient_checkpointing()
+        self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
         heads = Heads(self.m, self.features.dim, single=cfg.single_head)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         opt_s = torch.optim.AdamW(student.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
@@ -116,7 +123,7 @@ class Distiller:
     def _student_pass(self, step: int, k: int) -> tuple[torch.Tensor, dict, tuple | None]:
         """Lines 7-21 on one micro-batch: the student's loss, its logs, and what the heads' update needs."""
         cfg, dev, m = self.cfg, self.acc.device, self.m
-        batch = {name: t.to(dev) for name, t in self.batches(step, k).items()}  # line 7
+        batch = {name: conditioning.to(t, dev) for name, t in self.batches(step, k).items()}  # line 7
         lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
         l_k1, l_k = lat[:, m - (k + 1)], lat[:, m - k]  # l'_{t'_{k+1}}, l'_{t'_k}
         t_k1, t_k = self.sigma(k + 1), self.sigma(k)
@@ -126,10 +133,10 @@ class Distiller:
             self.queues.push(m, torch.randn(l_k1.shape, generator=gen).to(dev), text, cond)
         if cfg.uses_adv:  # line 15
             g_lat, g_text, g_cond = self.queues.pop(k + 1, b)
-            x, x_text, x_cond = torch.cat([l_k1, g_lat]), torch.cat([text, g_text]), torch.cat([cond, g_cond])
+            x, x_text, x_cond = torch.cat([l_k1, g_lat]), conditioning.cat(text, g_text), conditioning.cat(cond, g_cond)
         else:
             x, x_text, x_cond = l_k1, text, cond
-        v = velocity(self.student, x, t_k1, x_text, x_cond)  # s_beta at t'_{k+1}, one forward for both halves
+        v = self.backbone.velocity(self.student, x, t_k1, x_text, x_cond)  # s_beta at t'_{k+1}, both halves at once
         logs = {"traj": 0.0, "gen": 0.0}
         loss = torch.zeros((), device=dev)
         if cfg.uses_traj:  # lines 9-10, Eq. 6
@@ -207,9 +214,25 @@ class Distiller:
             if cfg.sample_every and (it + 1) % cfg.sample_every == 0 and self.acc.is_main_process:
                 self.write_samples(it + 1)
         self.acc.wait_for_everyone()
-        if end < cfg.iters or not self.acc.is_main_process:
+        if end < cfg.iters:
             return None
-        return self.export()
+        model = self._gathered_student() if self._sharded else None  # a collective: every rank takes part
+        return self.export(model) if self.acc.is_main_process else None
+
+    @property
+    def _sharded(self) -> bool:
+        from accelerate.utils import DistributedType
+
+        return self.acc.distributed_type == DistributedType.FSDP
+
+    def _gathered_student(self):
+        """Under FSDP: the student's full weights, gathered from the shards into a plain copy of the teacher."""
+        state = self.acc.get_state_dict(self.student)
+        if not self.acc.is_main_process:
+            return None
+        model = copy.deepcopy(self.backbone.transformer).float()
+        model.load_state_dict(state)
+        return model
 
     def student_model(self):
         """The weights to ship: the EMA when enabled, else the student itself."""
@@ -221,23 +244,23 @@ class Distiller:
         from accvideo.distill.export import student_generator
         from accvideo.video import write_mp4
 
-        gen = student_generator(self.student_model(), self.teacher_dir, self.sigmas.tolist())
+        gen = student_generator(self.student_model(), self.teacher_dir, self.sigmas.tolist(), self.backbone)
         batch = self.batches(0, self.m - 1)
         noise = batch["latents"][:n, 0]  # the entry at t'_m = 1 is pure noise
-        cond = batch["condition"][:n]
-        present = cond[:, 0, 0].flatten(1).amax(1) > 0 if cond.ndim == 5 else None
-        res = gen.denoise(noise, batch["text_states"][:n], batch["text_states"][:n], self.sigmas.double(), 1.0,
-                          cond[:, 4:, :1], present=present)
+        text = conditioning.select(batch["text_states"], slice(0, n))
+        cond = conditioning.to(conditioning.select(batch["condition"], slice(0, n)), gen.device)
+        res = gen.denoise(noise, text, text, self.sigmas.double(), 1.0, condition=cond)
         for i, clip in enumerate(gen.decode(res.latent)):
             write_mp4(self.out / "samples" / f"iter{iteration:05d}_{i}.mp4", clip)
 
-    def export(self) -> Path:
-        """Write the student as a diffusers folder with its sigmas (runs without CFG)."""
+    def export(self, model=None) -> Path:
+        """Write the student (or `model`) as a diffusers folder with its sigmas (runs without CFG)."""
         from accvideo.distill.export import export_student
 
         info = {"distill_seconds": self.elapsed, "iterations": self.cfg.iters, "config": asdict(self.cfg),
                 "data": self.cfg.data, "samples": len(self.dataset) if self.dataset is not None else None}
-        return export_student(self.student_model(), self.out / "final", self.teacher_dir, self.sigmas.tolist(), info)
+        return export_student(model or self.student_model(), self.out / "final", self.teacher_dir,
+                              self.sigmas.tolist(), info)
 
 
 def distill(cfg: DistillConfig, resume: bool = False) -> Path | None:

@@ -14,9 +14,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Record teacher trajectories into a SynVid folder."""
     import torch
 
-    from accvideo.cli import BadInput
-    from accvideo.pipeline import SamplingSettings, VideoGenerator, resolve_model
-    from accvideo.shapes.spec import check_geometry
+    from accvideo.backbones.registry import backbone_name, check_geometry, check_tasks, load_settings, transformer_dir
+    from accvideo.cli import BadInput, load_options
+    from accvideo.pipeline import VideoGenerator, resolve_model
     from accvideo.synvid.run import SynVidSettings, generate_synvid, weights_sha256
     from accvideo.synvid.sources import file_requests, shapes_requests
     from accvideo.synvid.store import file_sha256
@@ -24,7 +24,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     try:
         folder = resolve_model(args.teacher)
-        check_geometry(args.height, args.width, args.frames)
+        check_geometry(folder, args.height, args.width, args.frames)
         if args.shapes is not None:
             if args.shapes < 1:
                 raise ValueError("--shapes must be at least 1")
@@ -33,16 +33,22 @@ def cmd_generate(args: argparse.Namespace) -> int:
         else:
             requests = file_requests(args.prompts, args.seed, args.height, args.width)
             source = f"file:{file_sha256(Path(args.prompts))}"
+        check_tasks(backbone_name(folder), [r.image is not None for r in requests])
     except (FileNotFoundError, ValueError, OSError, KeyError, json.JSONDecodeError) as err:
         raise BadInput(str(err)) from err
-    model_settings = SamplingSettings.load(folder)
+    model_settings = load_settings(folder)
     settings = SynVidSettings(
-        teacher=str(args.teacher), teacher_sha256=weights_sha256(folder), source=source, samples=len(requests),
-        base_seed=args.seed, teacher_steps=args.teacher_steps, student_steps=args.student_steps,
+        teacher=str(args.teacher), teacher_sha256=weights_sha256(transformer_dir(folder)), source=source,
+        samples=len(requests), base_seed=args.seed, teacher_steps=args.teacher_steps, student_steps=args.student_steps,
         guidance=model_settings.guidance if args.guidance is None else args.guidance, shift=model_settings.shift,
         keep=args.keep, height=args.height, width=args.width, frames=args.frames, shard_size=args.shard_size,
-        batch_size=args.batch_size)
-    generator = VideoGenerator.from_folder(str(folder), device=args.device)
+        batch_size=args.batch_size, backbone=backbone_name(folder))
+    device = args.device
+    if device == "cuda":  # under accelerate: this rank's GPU
+        from accelerate import PartialState
+
+        device = str(PartialState().device)
+    generator = VideoGenerator.from_folder(str(folder), device=device, options=load_options(args))
     print(generate_synvid(generator, requests, settings, args.out, resume=args.resume))
     return 0
 
@@ -128,6 +134,9 @@ def add_parser(sub) -> None:
     g.add_argument("--threads", type=int, default=2)
     g.add_argument("--device", default="cpu")
     g.add_argument("--resume", action="store_true")
+    from accvideo.cli import add_memory_options
+
+    add_memory_options(g)
     g.set_defaults(func=cmd_generate)
     i = ss.add_parser("info", help="counts, tasks, size, prompt lengths")
     i.add_argument("dir")

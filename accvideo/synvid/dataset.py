@@ -10,7 +10,7 @@ import torch
 from safetensors import safe_open
 
 from accvideo.models.teacher import i2v_condition
-from accvideo.synvid.store import COMPLETE, FIELDS, MANIFEST, SETTINGS, sample_checksum
+from accvideo.synvid.store import COMPLETE, FIELDS, MANIFEST, SETTINGS, field_names, sample_checksum
 
 FLOAT_FIELDS = ("latents", "text_states", "first_latent")
 
@@ -44,7 +44,7 @@ def check_sample(sample: dict[str, torch.Tensor], record: dict, settings: dict, 
                           " float32")
     if sample["text_states"].ndim != 2 or sample["first_latent"].shape[1] != 1:
         raise SynVidError(f"{where}: text_states or first_latent has the wrong shape")
-    for name in FLOAT_FIELDS:
+    for name in FLOAT_FIELDS + tuple(k for k in field_names(sample)[len(FIELDS):] if sample[k].is_floating_point()):
         if not torch.isfinite(sample[name].float()).all():
             raise SynVidError(f"{where}: {name} holds NaN or Inf")
     if sample_checksum(sample) != record["sha256"]:
@@ -65,8 +65,19 @@ class SynVidDataset(torch.utils.data.Dataset):
         for name in sorted({r["shard"] for r in self.records}):
             if not (self.root / "shards" / name).exists():
                 raise SynVidError(f"{self.root / 'shards' / name}: shard file is missing")
+        self.backbone = self.settings.get("backbone", "miniature")
+        self.extra_fields = self._extra_fields()
         if verify:
             self.verify()
+
+    def _extra_fields(self) -> tuple[str, ...]:
+        """The conditioning fields a diffusers backbone stored beside FIELDS (none for the miniature)."""
+        if not self.records:
+            return ()
+        rec = self.records[0]
+        with self._shard(rec["shard"]) as f:
+            names = [key.split(".", 1)[1] for key in f.keys() if key.split(".", 1)[0] == str(rec["id"])]
+        return tuple(sorted(n for n in names if n not in FIELDS))
 
     def _shard(self, name: str):
         try:
@@ -80,7 +91,7 @@ class SynVidDataset(torch.utils.data.Dataset):
         path = self.root / "shards" / rec["shard"]
         with self._shard(rec["shard"]) as f:
             try:
-                return {name: f.get_tensor(f"{rec['id']}.{name}") for name in FIELDS}
+                return {name: f.get_tensor(f"{rec['id']}.{name}") for name in FIELDS + self.extra_fields}
             except Exception as err:
                 raise SynVidError(f"{path} (sample {rec['id']}): {err}") from err
 
@@ -92,10 +103,25 @@ class SynVidDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
+    def conditioning(self, s: dict[str, torch.Tensor]) -> tuple:
+        """A stored sample's (text, condition) as its backbone reads them (accvideo.backbones.conditioning).
+
+        The miniature: text states (L, D) and the mask + first-frame condition rebuilt from first_latent.
+        A diffusers backbone: its stored fields, text_* ones as the text (a dict when more than the states),
+        the others (I2V condition latent, image tokens) as the condition, or None.
+        """
+        if self.backbone == "miniature":
+            lat = s["latents"]
+            first = s["first_latent"][None] if bool(s["i2v"].item()) else None
+            return s["text_states"].float(), i2v_condition(first, (1, *lat.shape[1:]))[0]
+        text_keys = [k for k in self.extra_fields if k.startswith("text_")]
+        text = {"text_states": s["text_states"].float(), **{k: s[k].float() for k in text_keys}}
+        cond_keys = [k for k in self.extra_fields if not k.startswith("text_")]
+        condition = {k: s[k].float() for k in cond_keys} if cond_keys else None
+        return (text if text_keys else text["text_states"]), condition
+
     def __getitem__(self, i: int) -> dict:
         s = self.raw(i)
-        lat = s["latents"]
-        i2v = bool(s["i2v"].item())
-        condition = i2v_condition(s["first_latent"][None] if i2v else None, (1, *lat.shape[1:]))[0]
-        return {"latents": lat, "sigmas": self.sigmas, "text_states": s["text_states"].float(),
-                "condition": condition, "i2v": i2v, "id": self.records[i]["id"], "prompt": self.records[i]["prompt"]}
+        text, condition = self.conditioning(s)
+        return {"latents": s["latents"], "sigmas": self.sigmas, "text_states": text, "condition": condition,
+                "i2v": bool(s["i2v"].item()), "id": self.records[i]["id"], "prompt": self.records[i]["prompt"]}

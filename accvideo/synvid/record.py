@@ -30,17 +30,38 @@ def record_batch(generator, requests: list[SampleRequest], teacher_steps: int, s
     sigmas = flow_sigmas(teacher_steps, shift)
     keep_idx = kept_indices(teacher_steps, student_steps, keep)
     prompts = [r.prompt for r in requests]
-    text = generator.text_encoder(prompts).states
-    uncond = generator.text_encoder([""] * len(requests)).states
+    text = generator.encode_text(prompts)
+    uncond = generator.encode_text([""] * len(requests)) if guidance != 1.0 else text
     noise = generator.noise([r.seed for r in requests], height, width, frames)  # (B, C, f, h, w)
     present = torch.tensor([r.image is not None for r in requests])
     first = torch.zeros(len(requests), noise.shape[1], 1, *noise.shape[3:])
+    features = None
     if present.any():
         images = np.stack([r.image for r in requests if r.image is not None])
-        first[present] = generator.encode_first_frames(images).float()
-    result = generator.denoise(noise, text, uncond, sigmas, guidance, first if present.any() else None,
-                               return_trajectory=True, present=present)
+        features = generator.encode_first_frames(images, frames)
+        if isinstance(features, torch.Tensor):  # the miniature's first-frame latents, zeros for T2V samples
+            first[present] = features.float()
+            features = first
+    condition = generator.backbone.condition(features, tuple(noise.shape), present)
+    result = generator.denoise(noise, text, uncond, sigmas, guidance, return_trajectory=True, condition=condition)
     traj = torch.stack([result.trajectory[i] for i in keep_idx], dim=1).float().cpu()  # (B, K, C, f, h, w)
-    return [{"latents": traj[b].contiguous(), "text_states": text[b].half().contiguous(),
+    return [{"latents": traj[b].contiguous(), **stored_fields(text, condition, b),
              "first_latent": first[b].contiguous(), "i2v": present[b : b + 1].to(torch.uint8)}
             for b in range(len(requests))]
+
+
+def stored_fields(text, condition, b: int) -> dict[str, torch.Tensor]:
+    """Sample b's conditioning as SynVid stores it: `text_states` (L, D) in fp16, and a diffusers backbone's
+    other fields (text mask, pooled vector, I2V condition latent, image tokens) under their own names.
+    The miniature's tensor condition is not stored: it is rebuilt from `first_latent`."""
+    text = text if isinstance(text, dict) else {"text_states": text}
+    extra = condition if isinstance(condition, dict) else {}
+    out = {}
+    for name, t in {**text, **extra}.items():
+        row = t[b].detach().cpu()
+        if name in ("text_states", "text_pooled", "image_embeds"):
+            row = row.half()
+        elif row.is_floating_point():
+            row = row.float()
+        out[name] = row.contiguous()
+    return out

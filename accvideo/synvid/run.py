@@ -8,7 +8,7 @@ whatever the number of processes or interruptions, and so are the tensors.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -39,6 +39,7 @@ class SynVidSettings:
     frames: int
     shard_size: int  # samples per shard
     batch_size: int  # samples per teacher batch (fixed, so results do not depend on the process count)
+    backbone: str = "miniature"  # the teacher's backbone: how the stored conditioning is read back
     sigmas: list[float] | None = None  # the kept sigmas (filled in)
     kept_indices: list[int] | None = None  # their indices in the n-step grid (filled in)
 
@@ -72,7 +73,8 @@ def check_target(store: SynVidStore, settings: SynVidSettings, resume: bool) -> 
             raise FileExistsError(f"{store.root} holds shards but no {SETTINGS}: not a SynVid folder to resume")
         return
     wanted = asdict(settings)
-    diff = sorted(k for k in wanted if existing.get(k) != wanted[k])
+    defaults = {f.name: f.default for f in fields(SynVidSettings) if f.default is not MISSING}  # keys added later
+    diff = sorted(k for k in wanted if existing.get(k, defaults.get(k)) != wanted[k])
     if diff:
         raise FileExistsError(f"{store.root} already holds a different SynVid dataset (differs in: {', '.join(diff)})")
     if not resume:

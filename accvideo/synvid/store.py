@@ -19,10 +19,15 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-FIELDS = ("latents", "text_states", "first_latent", "i2v")
+FIELDS = ("latents", "text_states", "first_latent", "i2v")  # every sample; a diffusers backbone adds its own
 SETTINGS = "synvid.json"
 COMPLETE = "COMPLETE"
 MANIFEST = "manifest.jsonl"
+
+
+def field_names(sample: dict[str, torch.Tensor]) -> tuple[str, ...]:
+    """A sample's tensor names: FIELDS, then the backbone's extra conditioning fields in sorted order."""
+    return FIELDS + tuple(sorted(k for k in sample if k not in FIELDS))
 
 
 def _atomic(path: Path, write) -> None:
@@ -45,7 +50,7 @@ def write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[s
 def sample_checksum(sample: dict[str, torch.Tensor]) -> str:
     """sha256 over a sample's tensors (fixed field order, raw bytes, dtype and shape included)."""
     h = hashlib.sha256()
-    for name in FIELDS:
+    for name in field_names(sample):
         t = sample[name].contiguous()
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
@@ -91,7 +96,7 @@ class SynVidStore:
         return self.shard_path(k).exists() and self.shard_manifest_path(k).exists()
 
     def write_chunk(self, first_id: int, samples: list[dict[str, torch.Tensor]]) -> None:
-        tensors = {f"{first_id + j}.{name}": s[name] for j, s in enumerate(samples) for name in FIELDS}
+        tensors = {f"{first_id + j}.{name}": s[name] for j, s in enumerate(samples) for name in field_names(s)}
         write_tensors(self.chunk_path(first_id), tensors)
 
     def read_chunk(self, first_id: int, count: int) -> list[dict[str, torch.Tensor]] | None:
@@ -101,13 +106,17 @@ class SynVidStore:
             return None
         try:
             tensors = load_file(str(path))
-            return [{name: tensors[f"{first_id + j}.{name}"] for name in FIELDS} for j in range(count)]
+            out = [{key.split(".", 1)[1]: t for key, t in tensors.items() if key.split(".", 1)[0] == str(first_id + j)}
+                   for j in range(count)]
+            if any(set(FIELDS) - set(sample) for sample in out):
+                return None
+            return out
         except Exception:  # a chunk from a different run or a damaged disk: regenerate it
             return None
 
     def write_shard(self, k: int, ids: list[int], samples: list[dict[str, torch.Tensor]], records: list[dict]) -> None:
         """Write a shard's tensors, then its manifest, then drop its pending chunks."""
-        tensors = {f"{i}.{name}": s[name].contiguous() for i, s in zip(ids, samples) for name in FIELDS}
+        tensors = {f"{i}.{name}": s[name].contiguous() for i, s in zip(ids, samples) for name in field_names(s)}
         write_tensors(self.shard_path(k), tensors, metadata={"ids": json.dumps(ids)})
         lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
         _atomic(self.shard_manifest_path(k), lambda p: p.write_text(lines))

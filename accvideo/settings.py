@@ -1,0 +1,47 @@
+"""Sampling settings of a model folder (accvideo.json): steps, shift, guidance, sigmas, and where its parts live."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from accvideo.schedules import flow_sigmas
+
+SETTINGS_FILE = "accvideo.json"
+
+
+@dataclass
+class SamplingSettings:
+    """How a model folder samples by default (stored as accvideo.json beside the weights)."""
+
+    kind: str = "teacher"  # teacher or student
+    steps: int = 50  # default number of Euler steps
+    shift: float = 7.0  # flow shift of the sigma grid
+    guidance: float = 5.0  # CFG scale; 1.0 = no CFG (one evaluation per step)
+    sigmas: list[float] | None = None  # explicit sigma list (a student's key timesteps); overrides steps/shift
+    vae: str = "../vae"  # VAE folder, relative to the model folder
+    text_encoder: str = "minilm"  # text encoder name
+    height: int = 64  # default clip size
+    width: int = 64
+    frames: int = 17
+    backbone: str = "miniature"  # which backbone runs the folder (accvideo.backbones.registry)
+    pipeline: str | None = None  # diffusers backbones: the pipeline folder (relative) with text encoders and VAE
+    embedded_guidance: float | None = None  # HunyuanVideo: the guidance-embedding scale (its CFG is distilled in)
+
+    def sigma_grid(self, steps: int | None = None) -> torch.Tensor:
+        """The sigma list for a run: the explicit one when it matches, else the shifted grid."""
+        if self.sigmas is not None and steps in (None, len(self.sigmas) - 1):
+            return torch.tensor(self.sigmas, dtype=torch.float64)
+        return flow_sigmas(steps or self.steps, self.shift)
+
+    @classmethod
+    def load(cls, folder: Path) -> SamplingSettings:
+        """Read accvideo.json from a model folder."""
+        return cls(**json.loads((folder / SETTINGS_FILE).read_text()))
+
+    def save(self, folder: Path) -> None:
+        """Write accvideo.json into a model folder."""
+        (folder / SETTINGS_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")
