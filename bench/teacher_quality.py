@@ -25,9 +25,10 @@ def main() -> None:
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--guidance", type=float)
     p.add_argument("--batch-size", type=int, default=25)
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     gen = VideoGenerator.from_folder(args.model)
     prompts = eval_prompts(args.n)
     results = {}

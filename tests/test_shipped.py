@@ -54,7 +54,7 @@ def test_teacher_loads_with_stock_class_and_round_trips(tmp_path):
 
 
 def test_teacher_gets_colour_and_background_right(text_encoder):
-    """The card measures 99 % colour and 100 % background (T2V, 100 prompts); 8 prompts at 20 steps here."""
+    """The card measures 100 % colour and 100 % background (T2V, 100 prompts); 8 prompts at 20 steps here."""
     from accvideo.pipeline import VideoGenerator
     from accvideo.quality import eval_prompts, measure
 
@@ -63,3 +63,46 @@ def test_teacher_gets_colour_and_background_right(text_encoder):
     assert figures["background_right"] == 1.0 and figures["colour_right"] >= 0.75
     i2v = measure(gen, eval_prompts(4), 20, "i2v", batch_size=4)
     assert i2v["frame0_psnr_db"] > 25.0  # the I2V bar's frame-0 figure holds
+
+
+@pytest.mark.skipif(not (ASSETS / "student" / "accvideo.json").exists(), reason="no shipped student")
+def test_student_is_a_stock_folder_that_runs_5_steps_without_cfg(tmp_path):
+    from diffusers import WanTransformer3DModel
+
+    from accvideo.schedules import flow_sigmas, key_indices
+
+    settings = SamplingSettings.load(ASSETS / "student")
+    teacher_settings = SamplingSettings.load(ASSETS / "teacher")
+    assert settings.kind == "student" and settings.steps == 5 and settings.guidance == 1.0
+    expected = flow_sigmas(teacher_settings.steps, teacher_settings.shift)[key_indices(teacher_settings.steps, 5)]
+    assert np.allclose(settings.sigmas, expected.tolist(), atol=1e-6)  # the paper's key timesteps
+    assert (ASSETS / "student" / settings.vae).resolve() == (ASSETS / "vae").resolve()
+    student = dict(WanTransformer3DModel.from_pretrained(ASSETS / "student").config)
+    teacher = dict(WanTransformer3DModel.from_pretrained(ASSETS / "teacher").config)
+    assert {k: v for k, v in student.items() if k != "_name_or_path"} == \
+        {k: v for k, v in teacher.items() if k != "_name_or_path"}  # the teacher's architecture
+    card = (ASSETS / "student" / "README.md").read_text()
+    assert "accvideo distill" in card and "accvideo synvid generate" in card
+
+
+@pytest.mark.skipif(not (ASSETS / "student" / "accvideo.json").exists(), reason="no shipped student")
+def test_student_follows_the_teacher_closer_than_its_starting_point(text_encoder):
+    """Same 5 NFE: the student lands nearer teacher@50 (same noise) than the teacher it started from does at
+    5 steps without CFG, which is what distillation bought (the card measures both on 100 prompts)."""
+    from accvideo.evaluation.fidelity import teacher_fidelity
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.quality import eval_prompts
+
+    prompts = eval_prompts(6)
+    teacher = VideoGenerator.from_folder("teacher", text_encoder=text_encoder)
+    student = VideoGenerator.from_folder("student", text_encoder=text_encoder, vae=teacher.vae)
+    args = ([p.prompt for p in prompts], [p.seed for p in prompts])
+    reference = teacher(*args).frames
+    start = teacher(*args, steps=5, guidance=1.0)
+    out = student(*args)
+    assert out.nfe == start.nfe == 5  # 5 steps, no CFG: one evaluation a step
+    fidelity = lambda clips: [teacher_fidelity(a, b) for a, b in zip(clips, reference)]  # noqa: E731
+    ssim_student = np.mean([f["teacher_ssim"] for f in fidelity(out.frames)])
+    ssim_start = np.mean([f["teacher_ssim"] for f in fidelity(start.frames)])
+    print(f"teacher SSIM: student {ssim_student:.3f}, teacher at 5 steps without CFG {ssim_start:.3f}")
+    assert ssim_student > ssim_start + 0.03  # these 6 prompts: 0.898 against 0.829
