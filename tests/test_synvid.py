@@ -1,4 +1,7 @@
-"""SynVid: recorded trajectories equal the sampler, resume after SIGKILL and 2 processes equal one run."""
+"""SynVid: recorded trajectories equal the sampler, resume after SIGKILL and 2 processes equal one run.
+
+The CLI tests run twice: on a random tiny teacher, and on the shipped teacher (`--teacher teacher`).
+"""
 
 import json
 import os
@@ -39,10 +42,16 @@ def assert_same_dataset(a, b):
     assert (a / "manifest.jsonl").read_text() == (b / "manifest.jsonl").read_text()
 
 
+@pytest.fixture(scope="module", params=["tiny", "shipped"])
+def model_dir(request, tiny_model_dir):
+    """The teacher the CLI runs: a random tiny one, or the shipped one by its name."""
+    return tiny_model_dir if request.param == "tiny" else "teacher"
+
+
 @pytest.fixture(scope="module")
-def plain_run(tiny_model_dir, tmp_path_factory):
+def plain_run(model_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("synvid") / "plain"
-    proc = run(synvid_args(tiny_model_dir, out))
+    proc = run(synvid_args(model_dir, out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
 
@@ -65,14 +74,14 @@ def test_dataset_contents_and_key_timesteps(plain_run):
     assert settings["kept_indices"] == [0, 2, 4, 6, 8, 10] and len(settings["teacher_sha256"]) == 64
 
 
-def test_recorded_trajectory_equals_direct_sampler(plain_run, tiny_model_dir, text_encoder):
+def test_recorded_trajectory_equals_direct_sampler(plain_run, model_dir, text_encoder):
     from accvideo.pipeline import VideoGenerator
     from accvideo.synvid.dataset import SynVidDataset
     from accvideo.synvid.sources import shapes_requests
 
     torch.set_num_threads(1)
     ds = SynVidDataset(plain_run)
-    gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
+    gen = VideoGenerator.from_folder(str(model_dir), text_encoder=text_encoder)
     reqs = shapes_requests(12, 3, 0.5, 64, 64, 17)[4:6]  # one batch of the run: ids 4 and 5
     present = torch.tensor([r.image is not None for r in reqs])
     first = torch.zeros(2, 16, 1, 16, 16)
@@ -81,8 +90,8 @@ def test_recorded_trajectory_equals_direct_sampler(plain_run, tiny_model_dir, te
             [torch.from_numpy(r.image) for r in reqs if r.image is not None]).numpy())
     text = text_encoder([r.prompt for r in reqs]).states
     result = gen.denoise(gen.noise([r.seed for r in reqs], 64, 64, 17), text, text_encoder([""] * 2).states,
-                         flow_sigmas(10, 7.0), 3.0, first if present.any() else None, return_trajectory=True,
-                         present=present)
+                         flow_sigmas(10, 7.0), gen.settings.guidance, first if present.any() else None,
+                         return_trajectory=True, present=present)
     for b, i in enumerate((4, 5)):
         recorded = ds[i]["latents"]
         direct = torch.stack([result.trajectory[j][b] for j in (0, 2, 4, 6, 8, 10)])
@@ -90,9 +99,9 @@ def test_recorded_trajectory_equals_direct_sampler(plain_run, tiny_model_dir, te
     assert torch.equal(ds[5]["latents"][-1], result.latent[1])
 
 
-def test_sigkill_mid_shard_then_resume_equals_plain(plain_run, tiny_model_dir, tmp_path):
+def test_sigkill_mid_shard_then_resume_equals_plain(plain_run, model_dir, tmp_path):
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "accvideo", *synvid_args(tiny_model_dir, out)],
+    proc = subprocess.Popen([sys.executable, "-m", "accvideo", *synvid_args(model_dir, out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and not list((out / "pending").glob("chunk-*.safetensors")):
@@ -100,26 +109,26 @@ def test_sigkill_mid_shard_then_resume_equals_plain(plain_run, tiny_model_dir, t
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "COMPLETE").exists()  # it really died mid-run
-    again = run(synvid_args(tiny_model_dir, out))
+    again = run(synvid_args(model_dir, out))
     assert again.returncode == 2 and "--resume" in again.stderr  # no silent mixing
-    resumed = run(synvid_args(tiny_model_dir, out, "--resume"))
+    resumed = run(synvid_args(model_dir, out, "--resume"))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert_same_dataset(plain_run, out)
     assert not list(out.rglob("*.tmp")) and not list((out / "pending").glob("*"))
 
 
-def test_two_processes_equal_one(plain_run, tiny_model_dir, tmp_path):
+def test_two_processes_equal_one(plain_run, model_dir, tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
-           "-m", "accvideo", *synvid_args(tiny_model_dir, out)]
+           "-m", "accvideo", *synvid_args(model_dir, out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_dataset(plain_run, out)
 
 
-def test_other_settings_are_refused(plain_run, tiny_model_dir):
-    proc = run(synvid_args(tiny_model_dir, plain_run, "--resume", "--guidance", "9"))
+def test_other_settings_are_refused(plain_run, model_dir):
+    proc = run(synvid_args(model_dir, plain_run, "--resume", "--guidance", "9"))
     assert proc.returncode == 2 and "different" in proc.stderr and "guidance" in proc.stderr
 
 
