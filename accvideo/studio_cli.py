@@ -1,6 +1,8 @@
 """`accvideo studio`: serve the Gradio studio (teacher and student side by side) on 127.0.0.1.
 
-The models are checked before anything loads (a missing teacher or student folder is a one-line error);
+Either side may be the shipped miniature or any folder `accvideo generate` runs (Wan2.1, HunyuanVideo, a
+student distilled from one; --dtype, --offload and VAE tiling as there). The models are checked before
+anything loads (a missing teacher or student folder is a one-line error);
 when the shipped student is missing, the student side is the teacher at 5 steps, labelled so.
 The studio lives in the `app` package; this module only imports it when the command runs.
 """
@@ -18,7 +20,7 @@ def _interrupt(signum, frame) -> None:
 
 def cmd_studio(args: argparse.Namespace) -> int:
     """Build the runner (models load on the first request) and serve the studio until interrupted."""
-    from accvideo.cli import BadInput
+    from accvideo.cli import BadInput, load_options
 
     if not 1 <= args.port <= 65535:
         raise BadInput(f"--port must be from 1 to 65535, got {args.port}")
@@ -26,8 +28,8 @@ def cmd_studio(args: argparse.Namespace) -> int:
     from app.runner import StudioRunner
 
     try:
-        runner = StudioRunner(args.teacher, args.student, device=args.device)
-    except FileNotFoundError as err:
+        runner = StudioRunner(args.teacher, args.student, device=args.device, options=load_options(args))
+    except (FileNotFoundError, ValueError) as err:  # a missing folder, or one no backbone runs
         raise BadInput(str(err)) from err
     if runner.student.fallback:
         print(f"accvideo studio: no student shipped yet; the student side is the teacher at "
@@ -45,11 +47,14 @@ def cmd_studio(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register `studio`."""
+    from accvideo.cli import add_memory_options
+
     p = sub.add_parser("studio", help="the Gradio studio: teacher and student side by side")
     p.add_argument("--teacher", default="teacher", help="teacher (the shipped one) or a model folder")
     p.add_argument("--student", default="student",
                    help="student (the shipped one; if missing: the teacher at 5 steps, labelled so) or a model folder")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_memory_options(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     p.add_argument("--port", type=int, default=7860)
     p.set_defaults(func=cmd_studio)

@@ -6,14 +6,17 @@ The caps keep one request from holding the (shared, queued) models for minutes. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from accvideo.shapes.spec import check_geometry
 
-MAX_SIDE = 256  # px, height and width (the Shapes world's own maximum)
-MAX_FRAMES = 33  # frames per clip (1 + 4k)
+MAX_SIDE = 256  # px, height and width, on the miniature (the Shapes world's own maximum)
+MAX_FRAMES = 33  # frames per clip (1 + 4k), on the miniature
+REAL_MAX_SIDE = 1280  # px on diffusers backbones (Wan2.1, HunyuanVideo): 720p
+REAL_MAX_FRAMES = 129  # frames on diffusers backbones (HunyuanVideo's longest)
 MAX_STEPS = 100  # Euler steps on either side
 MAX_GUIDANCE = 20.0  # CFG scale of the teacher side
 MAX_SEED = 2**31 - 1  # seeds are non-negative 31-bit integers
@@ -22,6 +25,18 @@ MAX_PROMPT_CHARS = 500  # longer prompts are refused (the text encoder truncates
 
 class RequestError(ValueError):
     """A request the studio refuses; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The largest clip the studio makes, and the clip-size rule of the models it serves."""
+
+    max_side: int = MAX_SIDE
+    max_frames: int = MAX_FRAMES
+    check_geometry: Callable[[int, int, int], None] = check_geometry  # ValueError for a size the models cannot take
+
+
+MINIATURE_CAPS = Caps()  # the shipped miniature: the Shapes world's sizes
 
 
 @dataclass(frozen=True)
@@ -62,15 +77,15 @@ def check_steps(name: str, steps: int) -> None:
         raise RequestError(f"{name} must be from 1 to {MAX_STEPS}, got {steps}")
 
 
-def check_geometry_caps(height: int, width: int, frames: int) -> None:
-    """The studio's caps (<= MAX_SIDE px, <= MAX_FRAMES frames) and the Shapes world's geometry rules."""
-    if height > MAX_SIDE or width > MAX_SIDE:
-        raise RequestError(f"the studio makes clips of at most {MAX_SIDE} x {MAX_SIDE} px, "
+def check_geometry_caps(height: int, width: int, frames: int, caps: Caps = MINIATURE_CAPS) -> None:
+    """The studio's caps (side and frame count) and the models' geometry rules."""
+    if height > caps.max_side or width > caps.max_side:
+        raise RequestError(f"the studio makes clips of at most {caps.max_side} x {caps.max_side} px, "
                            f"asked for {width} x {height}")
-    if frames > MAX_FRAMES:
-        raise RequestError(f"the studio makes clips of at most {MAX_FRAMES} frames, asked for {frames}")
+    if frames > caps.max_frames:
+        raise RequestError(f"the studio makes clips of at most {caps.max_frames} frames, asked for {frames}")
     try:
-        check_geometry(height, width, frames)
+        caps.check_geometry(height, width, frames)
     except ValueError as err:
         raise RequestError(str(err)) from err
 
@@ -88,7 +103,8 @@ def check_image(image: np.ndarray | None, height: int, width: int) -> None:
 
 
 def make_request(prompt: str | None, seed, teacher_steps, student_steps, guidance, height, width, frames,
-                 image: np.ndarray | None = None, image_to_video: bool = False) -> Request:
+                 image: np.ndarray | None = None, image_to_video: bool = False,
+                 caps: Caps = MINIATURE_CAPS) -> Request:
     """Validate raw UI values into a Request; RequestError with a message for the person otherwise."""
     prompt = (prompt or "").strip()
     if not prompt:
@@ -109,7 +125,7 @@ def make_request(prompt: str | None, seed, teacher_steps, student_steps, guidanc
     if not 1.0 <= guidance <= MAX_GUIDANCE:
         raise RequestError(f"guidance must be from 1 (off) to {MAX_GUIDANCE:g}, got {guidance:g}")
     height, width, frames = as_int("height", height), as_int("width", width), as_int("frames", frames)
-    check_geometry_caps(height, width, frames)
+    check_geometry_caps(height, width, frames, caps)
     if image_to_video:
         check_image(image, height, width)
     return Request(prompt, seed, teacher_steps, student_steps, guidance, height, width, frames,

@@ -1,7 +1,9 @@
 """The studio's model runner: two sides (teacher, student) loaded lazily and once, one generation at a time.
 
-Nothing loads at construction: the first request loads the transformers, sharing one text encoder, and one
-VAE when both sides name the same VAE folder (and the whole generator when both sides are one folder).
+Each side is any model folder `accvideo generate` runs: the shipped miniature, or a Wan2.1 / HunyuanVideo
+pipeline folder (or a student distilled from one) through its backbone. Construction reads configs only;
+the first request loads the models, sharing the miniature's text encoder, and its VAE when both sides name
+the same VAE folder (and the whole generator when both sides are one folder).
 When the shipped student is missing (`student="student"` before the distillation stage ships it), the
 student side falls back to the teacher at STUDENT_STEPS steps and says so in its title, so the studio
 still shows what plain few-step sampling of the teacher gives.
@@ -19,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from accvideo.backbones.base import LoadOptions
+from accvideo.backbones.registry import backbone_class, backbone_name, check_geometry, load_settings
 from accvideo.pipeline import GenerationOutput, SamplingSettings, VideoGenerator, resolve_model
 from accvideo.schedules import STUDENT_STEPS
 from accvideo.video import write_mp4
-from app.limits import Request, RequestError
+from app.limits import MINIATURE_CAPS, REAL_MAX_FRAMES, REAL_MAX_SIDE, Caps, Request, RequestError
 from app.trajectory import TrajectoryPanel, key_latents, latent_rmse
 
 MAX_VIDEOS = 256  # mp4s kept in the runner's temp folder; older ones are deleted
@@ -38,6 +42,7 @@ class Side:
     folder: Path
     settings: SamplingSettings  # defaults: steps, guidance, clip size
     fallback: bool = False  # the teacher standing in for a missing student
+    backbone: str = "miniature"  # the registry name of the backbone that runs the folder (wan-t2v, ...)
 
     def title(self, steps: int) -> str:
         """What the column is called, e.g. 'teacher @ 5 steps (no student shipped)'."""
@@ -50,16 +55,17 @@ class Side:
 def resolve_sides(teacher: str, student: str) -> tuple[Side, Side]:
     """Model names or folders -> the two sides; FileNotFoundError for a missing teacher or a missing student PATH."""
     teacher_folder = resolve_model(teacher)
-    teacher_settings = SamplingSettings.load(teacher_folder)
-    teacher_side = Side("teacher", teacher_folder, teacher_settings)
+    teacher_settings = load_settings(teacher_folder)
+    teacher_side = Side("teacher", teacher_folder, teacher_settings, backbone=backbone_name(teacher_folder))
     try:
         student_folder = resolve_model(student)
     except FileNotFoundError:
         if student != "student":  # an explicit folder that is not there is the user's error
             raise
         settings = replace(teacher_settings, steps=STUDENT_STEPS, sigmas=None)
-        return teacher_side, Side("student", teacher_folder, settings, fallback=True)
-    return teacher_side, Side("student", student_folder, SamplingSettings.load(student_folder))
+        return teacher_side, replace(teacher_side, name="student", settings=settings, fallback=True)
+    return teacher_side, Side("student", student_folder, load_settings(student_folder),
+                              backbone=backbone_name(student_folder))
 
 
 @dataclass
@@ -100,9 +106,13 @@ class StudioRunner:
     """Loads both sides on first use, runs requests one at a time, writes the clips as mp4 to a temp folder."""
 
     def __init__(self, teacher: str = "teacher", student: str = "student", device: str = "cpu",
-                 text_encoder=None, out_dir: str | Path | None = None):
+                 text_encoder=None, out_dir: str | Path | None = None, options: LoadOptions | None = None):
         self.teacher, self.student = resolve_sides(teacher, student)
+        if not self.tasks:
+            raise ValueError(f"the teacher ({self.teacher.backbone}) and the student ({self.student.backbone}) "
+                             "share no task: one takes only text, the other only a first frame")
         self.device = device
+        self.options = options
         self.load_seconds: float | None = None
         self._text_encoder = text_encoder
         self._generators: tuple[VideoGenerator, VideoGenerator] | None = None
@@ -115,27 +125,58 @@ class StudioRunner:
         self._cache: dict[tuple, Comparison] = {}
 
     @property
+    def miniature(self) -> bool:
+        """Whether both sides are the Shapes world miniature (its caps and its Shapes world examples apply)."""
+        return self.teacher.backbone == self.student.backbone == "miniature"
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """What both sides can do: "t2v" and/or "i2v" (Wan2.1 I2V takes only image-to-video, for example)."""
+        theirs = [backbone_class(side.backbone).tasks for side in (self.teacher, self.student)]
+        return tuple(task for task in ("t2v", "i2v") if all(task in tasks for tasks in theirs))
+
+    @property
+    def caps(self) -> Caps:
+        """The largest request served, and a clip-size check that asks both sides' backbones (configs only)."""
+        if self.miniature:
+            return MINIATURE_CAPS
+        return Caps(REAL_MAX_SIDE, REAL_MAX_FRAMES, self.check_geometry)
+
+    def check_geometry(self, height: int, width: int, frames: int) -> None:
+        """ValueError unless both sides' VAEs and transformers take this clip size."""
+        for side in (self.teacher, self.student):
+            check_geometry(side.folder, height, width, frames)
+
+    @property
     def loaded(self) -> bool:
         """Whether the models are in memory."""
         return self._generators is not None
 
-    def generators(self) -> tuple[VideoGenerator, VideoGenerator]:
-        """The (teacher, student) generators, loaded (and run once, 1 step) on the first call only."""
+    def generators(self, size: tuple[int, int, int] | None = None) -> tuple[VideoGenerator, VideoGenerator]:
+        """The (teacher, student) generators, loaded on the first call only, and run once for 1 step at
+        `size` (height, width, frames; default: the teacher's), so that one-off costs stay out of the timings."""
         with self._load_lock:
             if self._generators is None:
                 t0 = time.perf_counter()
                 generators = self._load()
+                t = self.teacher.settings
+                height, width, frames = size or (t.height, t.width, t.frames)
+                image = None if "t2v" in self.tasks else np.zeros((1, height, width, 3), np.uint8)
                 for gen in {id(g): g for g in generators}.values():
-                    gen(["warm-up"], [0], steps=1)  # the first call pays one-off costs: keep them out of the timings
+                    gen(["warm-up"], [0], steps=1, height=height, width=width, frames=frames, images=image)
                 self._generators = generators
                 self.load_seconds = time.perf_counter() - t0
             return self._generators
 
     def _load(self) -> tuple[VideoGenerator, VideoGenerator]:
         t, s = self.teacher, self.student
-        teacher = VideoGenerator.from_folder(str(t.folder), self.device, text_encoder=self._text_encoder)
+        text_encoder = self._text_encoder if t.backbone == "miniature" else None
+        teacher = VideoGenerator.from_folder(str(t.folder), self.device, text_encoder=text_encoder,
+                                             options=self.options)
         if s.folder.resolve() == t.folder.resolve():
             return teacher, teacher  # same weights: one generator; each call passes its own steps and guidance
+        if not self.miniature:  # diffusers backbones load their text encoders and VAE lazily, each its own
+            return teacher, VideoGenerator.from_folder(str(s.folder), self.device, options=self.options)
         same_vae = (t.folder / t.settings.vae).resolve() == (s.folder / s.settings.vae).resolve()
         same_text = t.settings.text_encoder == s.settings.text_encoder
         student = VideoGenerator.from_folder(str(s.folder), self.device,
@@ -156,9 +197,10 @@ class StudioRunner:
         say = report or (lambda fraction, text: None)
         if not self.loaded:
             say(0.0, "loading the models (first request only)")
-        teacher, student = self.generators()
-        for gen in {id(g.text_encoder): g for g in (teacher, student)}.values():
-            gen.text_encoder([request.prompt, ""])  # encode once up front: both sides' timings exclude it
+        teacher, student = self.generators((request.height, request.width, request.frames))
+        encoders = {id(g.backbone if g.text_encoder is None else g.text_encoder): g for g in (teacher, student)}
+        for gen in encoders.values():
+            gen.encode_text([request.prompt, ""])  # encoded (and cached) up front: both sides' timings exclude it
         bars = report is not None  # tqdm bars, which gr.Progress(track_tqdm=True) shows step by step
         say(0.05, f"teacher: {request.teacher_steps} steps")
         t_out = self._generate(teacher, request, request.teacher_steps, request.guidance, trajectory, bars)

@@ -2,9 +2,10 @@
 
 `build_demo(runner)` returns the gr.Blocks (analytics off); `launch(demo, ...)` serves it on 127.0.0.1 (no share
 link, a queue with a concurrency limit). Tabs: text to video, image to video (an uploaded first
-frame of exactly the clip's size, or frame 0 of a Shapes world eval clip), and the trajectory view.
-Sample prompts and first frames (assets/samples) sit under each tab as examples; the first click on one
-generates, later clicks are served from the runner's memory (gradio's own example cache would write
+frame of exactly the clip's size, or frame 0 of a Shapes world eval clip), and the trajectory view; a tab
+shows only when both models can do its task (Wan2.1 T2V takes no first frame, Wan2.1 I2V needs one).
+On the miniature, sample prompts and first frames (assets/samples) sit under each tab as examples; the first
+click on one generates, later clicks are served from the runner's memory (gradio's own example cache would write
 to .gradio/ under the working directory, i.e. the repo). Events take the raw UI values (preprocess=False), so
 app.limits is the one gate with one kind of message, and a first frame is read as `accvideo generate` reads it.
 """
@@ -63,7 +64,7 @@ def _compare(runner: StudioRunner, progress: gr.Progress, *values, image=None, i
              cache: bool = False) -> tuple[str, str, str, str, str]:
     """Validate the raw UI values, run both sides, write the clips; refusals become a visible gr.Error."""
     try:
-        request = make_request(*values, image=_first_frame(image), image_to_video=image_to_video)
+        request = make_request(*values, image=_first_frame(image), image_to_video=image_to_video, caps=runner.caps)
         return _videos(runner, runner.compare(request, _progress(progress), cache=cache))
     except RequestError as err:
         raise gr.Error(str(err), print_exception=False) from err
@@ -72,15 +73,16 @@ def _compare(runner: StudioRunner, progress: gr.Progress, *values, image=None, i
 def _settings(runner: StudioRunner) -> list[gr.components.Component]:
     """The shared settings (teacher steps, student steps, guidance, height, width, frames), in an Accordion."""
     t, s = runner.teacher.settings, runner.student.settings
+    caps = runner.caps
     with gr.Accordion("Settings (shared by every tab)", open=False):
         with gr.Row():
             teacher_steps = gr.Slider(1, MAX_STEPS, value=t.steps, step=1, label="teacher steps")
             student_steps = gr.Slider(1, MAX_STEPS, value=s.steps, step=1, label="student steps")
             guidance = gr.Slider(1.0, MAX_GUIDANCE, value=t.guidance, step=0.5, label="teacher guidance (CFG; 1 = off)")
         with gr.Row():
-            height = gr.Number(t.height, precision=0, label="height (px, multiple of 16, at most 256)")
-            width = gr.Number(t.width, precision=0, label="width (px, multiple of 16, at most 256)")
-            frames = gr.Number(t.frames, precision=0, label="frames (1 + 4k, at most 33)")
+            height = gr.Number(t.height, precision=0, label=f"height (px, multiple of 16, at most {caps.max_side})")
+            width = gr.Number(t.width, precision=0, label=f"width (px, multiple of 16, at most {caps.max_side})")
+            frames = gr.Number(t.frames, precision=0, label=f"frames (1 + 4k, at most {caps.max_frames})")
         cfg = "no CFG (its settings say guidance 1)" if s.guidance == 1.0 else f"CFG {s.guidance:g} (its settings)"
         gr.Markdown(f"The student side always runs with {cfg}. The defaults come from each model's accvideo.json.")
     return [teacher_steps, student_steps, guidance, height, width, frames]
@@ -119,7 +121,7 @@ def _text_to_video_tab(runner: StudioRunner, settings: list) -> None:
         inputs = [prompt, seed, *settings]
         gr.on([run.click, prompt.submit], text_to_video, inputs, outputs, api_name="text_to_video",
               concurrency_id="models", concurrency_limit=CONCURRENCY, preprocess=False)
-        samples = t2v_samples()
+        samples = t2v_samples() if runner.miniature else []  # Shapes world prompts
         if samples:
             examples = gr.Examples([list(s) for s in samples], [prompt, seed], label="Examples (assets/samples)")
             examples.load_input_event.then(cached, inputs, outputs, api_visibility="undocumented",
@@ -133,8 +135,9 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
             image = gr.Image(label="first frame (exactly the clip's size; not resized)", type="filepath",
                              sources=["upload", "clipboard"], height=256, format="png", elem_id="i2v-image")
             with gr.Column():
-                clip = gr.Number(0, precision=0, label=f"Shapes world eval clip # (0 to {SHAPES_CLIPS - 1})")
-                pick = gr.Button("Use frame 0 of this Shapes world clip")
+                with gr.Row(visible=runner.miniature):  # Shapes world frames suit only the miniature
+                    clip = gr.Number(0, precision=0, label=f"Shapes world eval clip # (0 to {SHAPES_CLIPS - 1})")
+                    pick = gr.Button("Use frame 0 of this Shapes world clip")
                 prompt = gr.Textbox(label="prompt", elem_id="i2v-prompt")
                 seed = gr.Number(0, precision=0, label="seed (drives both sides)")
                 run = gr.Button("Generate", variant="primary", elem_id="i2v-generate")
@@ -144,7 +147,7 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
             """Frame 0 of a one-object eval clip at the clip size, its canonical caption, and its seed."""
             try:
                 size = as_int("height", height), as_int("width", width), as_int("frames", frames)
-                check_geometry_caps(*size)
+                check_geometry_caps(*size, runner.caps)
                 first, caption, clip_seed = shapes_first_frame(as_int("Shapes world clip #", index), *size)
             except (RequestError, ValueError, TypeError) as err:
                 raise gr.Error(str(err), print_exception=False) from err
@@ -161,7 +164,7 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
         inputs = [image, prompt, seed, *settings]
         run.click(image_to_video, inputs, outputs, api_name="image_to_video", concurrency_id="models",
                   concurrency_limit=CONCURRENCY, preprocess=False)
-        samples = i2v_samples()
+        samples = i2v_samples() if runner.miniature else []
         if samples:
             rows = [[str(s.image), s.prompt, s.seed] for s in samples]
             examples = gr.Examples(rows, [image, prompt, seed], label="Examples (assets/samples)")
@@ -201,7 +204,7 @@ def _trajectory_tab(runner: StudioRunner, settings: list) -> None:
 
         def trajectory(prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
             try:
-                request = make_request(prompt, seed, *rest)
+                request = make_request(prompt, seed, *rest, caps=runner.caps)
                 result = runner.trajectory(request, _progress(progress))
             except RequestError as err:
                 raise gr.Error(str(err), print_exception=False) from err
@@ -219,9 +222,10 @@ def _header(runner: StudioRunner) -> str:
     t, s = runner.teacher, runner.student
     student = (f"**no student shipped**: the right side is the teacher at {s.settings.steps} steps, labelled "
                "so, until the distillation stage ships `assets/student`" if s.fallback else f"student `{s.folder}`")
+    tasks = " and ".join({"t2v": "text to video", "i2v": "image to video"}[task] for task in runner.tasks)
     return (f"# AccVideo studio\nThe {t.settings.steps}-step teacher and the {s.settings.steps}-step student on the "
-            f"same prompt and seed. Teacher `{t.folder}`; {student}. Models load on the first request "
-            f"(device `{runner.device}`).")
+            f"same prompt and seed ({tasks}). Teacher `{t.folder}` ({t.backbone}); {student}. Models load on the "
+            f"first request (device `{runner.device}`).")
 
 
 def build_demo(runner: StudioRunner) -> gr.Blocks:
@@ -230,9 +234,12 @@ def build_demo(runner: StudioRunner) -> gr.Blocks:
         gr.Markdown(_header(runner))
         settings = _settings(runner)
         with gr.Tabs():
-            _text_to_video_tab(runner, settings)
-            _image_to_video_tab(runner, settings)
-            _trajectory_tab(runner, settings)
+            if "t2v" in runner.tasks:
+                _text_to_video_tab(runner, settings)
+            if "i2v" in runner.tasks:
+                _image_to_video_tab(runner, settings)
+            if "t2v" in runner.tasks:  # the trajectory view runs from a prompt alone
+                _trajectory_tab(runner, settings)
     return demo
 
 

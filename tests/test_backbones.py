@@ -176,6 +176,32 @@ def test_wrong_task_or_size_is_a_one_line_error(run, tmp_path, capsys):
     assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "b.mp4").exists()
 
 
+def test_studio_serves_the_backbone_and_its_student(run, tmp_path):
+    """`accvideo studio --teacher PIPE --student D`: the runner and the page on a diffusers backbone."""
+    from app.limits import RequestError, make_request
+    from app.runner import StudioRunner
+    from app.studio import build_demo
+    from accvideo.video import read_image
+
+    runner = StudioRunner(str(run["root"] / "pipe"), str(run["root"] / "D"), out_dir=tmp_path)
+    i2v = run["kind"] == "wan-i2v"
+    assert runner.tasks == (("i2v",) if i2v else ("t2v",)) and not runner.miniature
+    assert (runner.teacher.backbone, runner.student.backbone) == (run["kind"], run["kind"])
+    assert runner.caps.max_side == 1280 and not runner.loaded  # configs only so far
+    with pytest.raises(RequestError, match="multiple of 16"):
+        make_request("x", 0, 2, 5, 5.0, 24, 16, 9, caps=runner.caps)
+    image = read_image(run["root"] / "first.png") if i2v else None
+    request = make_request(PROMPTS[0], 3, 2, 5, 5.0, 16, 16, 9, image=image, image_to_video=i2v, caps=runner.caps)
+    result = runner.compare(request)
+    assert result.teacher.frames.shape == result.student.frames.shape == (9, 16, 16, 3)
+    assert (result.teacher.nfe, result.student.nfe) == (4, 5)  # teacher: 2 steps with CFG 5; student: 5 without
+    assert not np.array_equal(result.teacher.frames, result.student.frames)
+    tabs = {block.get("props", {}).get("id") for block in build_demo(runner).config["components"]
+            if block.get("type") == "tabitem"}
+    assert tabs == ({"i2v"} if i2v else {"t2v", "trajectory"})
+    runner.close()
+
+
 def test_hunyuan_defaults_give_the_papers_key_timesteps(tmp_path):
     from accvideo.backbones.hunyuan import PAPER_KEY_TIMESTEPS, HunyuanT2VBackbone
     from accvideo.schedules import key_timesteps
