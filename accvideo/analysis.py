@@ -8,6 +8,8 @@ folded into N.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -164,3 +166,65 @@ def frame_grid(clips: np.ndarray, frames: list[int] | None = None, every: int = 
 def side_by_side(clips: list[np.ndarray], gap: int = GAP) -> np.ndarray:
     """Clips of equal length [(F, H, W, 3)] -> one clip (F, H, sum W + gaps, 3), for an animation."""
     return np.stack([tile(np.stack(frame)[None], gap) for frame in zip(*clips)])
+
+
+class LiveLossCurves:
+    """Algorithm 1's losses per key interval k, redrawn while it runs: pass `update` as `Distiller.run(on_step=...)`.
+
+    Four panels (trajectory loss, generator and discriminator losses, logit gap of the head H_k) with one line per
+    k, against the outer iteration. In a notebook the figure is shown once and redrawn in place after every outer
+    iteration (after k = 0); `show=False` only collects (tests, scripts).
+    """
+
+    PANELS = (("traj", "trajectory loss (Eq. 6)"), ("gen", "generator loss (Eq. 7)"),
+              ("disc", "discriminator loss (Eq. 7)"), ("logit gap", "logit real − logit fake"))
+
+    def __init__(self, m: int, show: bool = True, height: int = 620):
+        import plotly.express as px
+        from plotly.subplots import make_subplots
+
+        self.m = m
+        self.fig = make_subplots(rows=2, cols=2, subplot_titles=[title for _, title in self.PANELS],
+                                 vertical_spacing=0.14)
+        self._trace: dict[tuple[int, str], int] = {}  # (k, panel key) -> index into fig.data
+        colours = px.colors.qualitative.D3
+        for k in range(m - 1, -1, -1):
+            for i, (key, _) in enumerate(self.PANELS):
+                self._trace[k, key] = len(self.fig.data)
+                self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=f"k = {k}", legendgroup=str(k),
+                                     showlegend=i == 0, line=dict(color=colours[k % len(colours)]),
+                                     marker=dict(size=4), row=i // 2 + 1, col=i % 2 + 1)
+        self.fig.update_xaxes(title_text="iteration")
+        self.fig.update_yaxes(type="log", row=1, col=1)
+        self.fig.update_layout(height=height, margin=dict(t=50))
+        self._handle = None
+        if show:
+            from IPython.display import display
+
+            self._handle = display(self._bundle(), raw=True, display_id=True)
+
+    def _bundle(self) -> dict:
+        """The figure as a plotly mime bundle: a figure's own display would not honour display_id, so each redraw
+        would add a figure below the last instead of replacing it."""
+        return {"application/vnd.plotly.v1+json": json.loads(self.fig.to_json()), "text/plain": "loss curves"}
+
+    def value(self, row: dict[str, float], key: str) -> float:
+        """One panel's value from a loss-log row."""
+        return row["logit_real"] - row["logit_fake"] if key == "logit gap" else row[key]
+
+    def update(self, row: dict[str, float]) -> None:
+        """Add one inner step's row (iter, k, sigma and the losses); redraw after the iteration's last k."""
+        k = int(row["k"])
+        for key, _ in self.PANELS:
+            trace = self.fig.data[self._trace[k, key]]
+            trace.x = (*trace.x, int(row["iter"]))
+            trace.y = (*trace.y, self.value(row, key))
+            if key == "traj":
+                trace.name = f"k = {k} (t'_k = {row['sigma']:.3f})"
+        if k == 0 and self._handle is not None:
+            self._handle.update(self._bundle(), raw=True)
+
+    def series(self, k: int, key: str) -> tuple[list[int], list[float]]:
+        """The (iterations, values) drawn so far for key interval k and one panel."""
+        trace = self.fig.data[self._trace[k, key]]
+        return list(trace.x), list(trace.y)

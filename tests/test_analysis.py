@@ -112,3 +112,17 @@ def test_tiles_grids_and_side_by_side():
     both = analysis.side_by_side([clips[0], clips[1]], gap=1)
     assert both.shape == (9, 4, 13, 3) and (both[:, :, 6] == 255).all() and (both[:, :, 7:] == 7).all()
     assert analysis.upscale(np.zeros((5, 4, 6, 3), np.uint8), 3).shape == (5, 12, 18, 3)
+
+
+def test_live_loss_curves_collect_each_k_and_panel():
+    from accvideo.analysis import LiveLossCurves
+
+    curves = LiveLossCurves(m=2, show=False)
+    rows = [dict(iter=it, k=k, sigma=0.5 * (k + 1), traj=0.1 * (it + 1) + k, gen=0.7, disc=0.6 + k,
+                 logit_real=1.0, logit_fake=-0.5 * it) for it in range(3) for k in (1, 0)]
+    for row in rows:
+        curves.update(row)
+    assert curves.series(1, "traj") == ([0, 1, 2], pytest.approx([1.1, 1.2, 1.3]))
+    assert curves.series(0, "disc") == ([0, 1, 2], pytest.approx([0.6, 0.6, 0.6]))
+    assert curves.series(0, "logit gap") == ([0, 1, 2], pytest.approx([1.0, 1.5, 2.0]))
+    assert len(curves.fig.data) == 2 * 4 and curves.fig.data[0].name == "k = 1 (t'_k = 1.000)"

@@ -126,6 +126,18 @@ def test_three_iterations_change_student_not_teacher_and_resume_bit_exact(tiny_s
         assert len(qa) == len(qb) and all(torch.equal(x[0], y[0]) for x, y in zip(qa, qb))
 
 
+def test_on_step_gets_every_logged_row_live(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.distill.trainer import Distiller
+
+    seen = []
+    Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "live", iters=2)).run(on_step=seen.append)
+    rows = list(csv.DictReader(open(tmp_path / "live" / "losses-rank0.csv")))
+    assert [r["step"] for r in seen] == list(range(1, 11)) and [r["k"] for r in seen] == [4, 3, 2, 1, 0] * 2
+    assert len(rows) == 10
+    for live, logged in zip(seen, rows):
+        assert all(float(logged[key]) == pytest.approx(live[key], rel=1e-5) for key in ("traj", "gen", "disc"))
+
+
 def test_ablation_modes_run(tiny_synvid, tiny_model_dir, tmp_path):
     from accvideo.distill.trainer import distill
 

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -194,8 +195,12 @@ class Distiller:
         keys = ["traj", "gen", "disc", "logit_real", "logit_fake"]
         return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
 
-    def run(self) -> Path | None:
-        """Train to cfg.iters (or cfg.stop_at); export the student at the end."""
+    def run(self, on_step: Callable[[dict[str, float]], None] | None = None) -> Path | None:
+        """Train to cfg.iters (or cfg.stop_at); export the student at the end.
+
+        `on_step(row)` is called after every inner step with the row the loss log gets (step, iter, k, sigma,
+        traj, gen, disc, logit_real, logit_fake), e.g. to draw live loss curves.
+        """
         cfg = self.cfg
         end = min(cfg.iters, cfg.stop_at or cfg.iters)
         bar = tqdm(range(self.start_iter, end), initial=self.start_iter, total=cfg.iters, desc="distill",
@@ -203,10 +208,12 @@ class Distiller:
         t0 = time.perf_counter()
         for it in bar:
             for k in range(self.m - 1, -1, -1):  # Algorithm 1, line 5
-                losses = self.inner_step(it, k)
-                self.log.append(it * self.m + (self.m - 1 - k) + 1, iter=it, k=k, sigma=self.sigma(k), **losses)
-                bar.set_postfix(k=k, traj=f"{losses['traj']:.4f}", gen=f"{losses['gen']:.3f}",
-                                disc=f"{losses['disc']:.3f}")
+                row = {"iter": it, "k": k, "sigma": self.sigma(k), **self.inner_step(it, k)}
+                step = it * self.m + (self.m - 1 - k) + 1
+                self.log.append(step, **row)
+                if on_step is not None:
+                    on_step({"step": step, **row})
+                bar.set_postfix(k=k, traj=f"{row['traj']:.4f}", gen=f"{row['gen']:.3f}", disc=f"{row['disc']:.3f}")
             if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == end:
                 now = time.perf_counter()
                 self.elapsed, t0 = self.elapsed + now - t0, now
