@@ -152,7 +152,7 @@ def discriminator_section(finals: dict[str, Path]) -> str:
              "| student | disc. loss, first quarter | disc. loss, last quarter | logit gap, last quarter |",
              "|---|---|---|---|"]
     for name, final in finals.items():
-        rows = list(csv.DictReader(open(final.parent / "losses-rank0.csv")))
+        rows = list(csv.DictReader((final.parent / "losses-rank0.csv").read_text().splitlines()))
         if not rows or float(rows[-1]["disc"]) == 0.0:  # trajectory loss only: no discriminator
             lines.append(f"| {name} | – | – | – |")
             continue

@@ -54,7 +54,7 @@ def test_teacher_loads_with_stock_class_and_round_trips(tmp_path):
 
 
 def test_teacher_gets_colour_and_background_right(text_encoder):
-    """The card measures 100 % colour and 100 % background (T2V, 100 prompts); 8 prompts at 20 steps here."""
+    """The card measures 99 % colour and 100 % background (T2V, 200 prompts); 8 prompts at 20 steps here."""
     from accvideo.pipeline import VideoGenerator
     from accvideo.quality import eval_prompts, measure
 
@@ -88,7 +88,7 @@ def test_student_is_a_stock_folder_that_runs_5_steps_without_cfg(tmp_path):
 @pytest.mark.skipif(not (ASSETS / "student" / "accvideo.json").exists(), reason="no shipped student")
 def test_student_follows_the_teacher_closer_than_its_starting_point(text_encoder):
     """Same 5 NFE: the student lands nearer teacher@50 (same noise) than the teacher it started from does at
-    5 steps without CFG, which is what distillation bought (the card measures both on 100 prompts)."""
+    5 steps without CFG, which is what distillation bought."""
     from accvideo.evaluation.fidelity import teacher_fidelity
     from accvideo.pipeline import VideoGenerator
     from accvideo.quality import eval_prompts
