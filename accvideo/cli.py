@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+MAX_STEPS = 1000  # Euler steps a command accepts (the teacher takes 50)
+MAX_SEED = 2**63 - 1  # torch.Generator seeds are 64-bit
+PROMPT_SUFFIXES = (".txt", ".jsonl")
 
 
 class BadInput(Exception):
@@ -31,12 +34,15 @@ class Job:
 
 def read_jobs(args: argparse.Namespace) -> list[Job]:
     """Turn --prompt / --prompts (.txt or .jsonl) into jobs, validating everything up front."""
+    check_seed(args.seed, "--seed")
     if args.prompts is None:
         if args.prompt is None or not args.prompt.strip():
             raise BadInput("empty prompt: give --prompt TEXT or --prompts FILE")
         image = Path(args.image) if args.image else None
         return [Job(args.prompt, args.seed, image, Path(args.output))]
     path = Path(args.prompts)
+    if path.suffix not in PROMPT_SUFFIXES:
+        raise BadInput(f"prompts file {path} must be .txt (one prompt per line) or .jsonl, not {path.suffix or 'no suffix'}")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
@@ -52,8 +58,11 @@ def read_jobs(args: argparse.Namespace) -> list[Job]:
                 prompt, seed, image = obj["prompt"], int(obj.get("seed", args.seed + len(jobs))), obj.get("image")
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
                 raise BadInput(f"{path}:{lineno}: not a JSON object with a 'prompt' ({err.__class__.__name__})") from err
-            if not isinstance(prompt, str) or not prompt.strip():
+            if not isinstance(prompt, str):
+                raise BadInput(f"{path}:{lineno}: 'prompt' must be a string, got {type(prompt).__name__}")
+            if not prompt.strip():
                 raise BadInput(f"{path}:{lineno}: empty prompt")
+            check_seed(seed, f"{path}:{lineno}: seed")
             image_path = (path.parent / image) if image else (Path(args.image) if args.image else None)
         else:
             prompt, seed, image_path = line.strip(), args.seed + len(jobs), Path(args.image) if args.image else None
@@ -61,6 +70,37 @@ def read_jobs(args: argparse.Namespace) -> list[Job]:
     if not jobs:
         raise BadInput(f"no prompts in {path}")
     return jobs
+
+
+def check_seed(seed: int, what: str) -> None:
+    """A seed torch.Generator takes: 0 <= seed <= 2**63 - 1."""
+    if not 0 <= seed <= MAX_SEED:
+        raise BadInput(f"{what} must be from 0 to {MAX_SEED}, got {seed}")
+
+
+def check_outputs(jobs: list[Job]) -> None:
+    """Every output is a writable file path (not a folder); an existing file is replaced, with a warning."""
+    import os
+
+    for job in jobs:
+        out = job.output
+        if out.is_dir():
+            raise BadInput(f"output {out} is a folder; give a file name such as {out / 'clip.mp4'}")
+        parent = out.parent if str(out.parent) else Path(".")
+        if parent.exists() and not os.access(parent, os.W_OK):
+            raise BadInput(f"cannot write {out}: the folder {parent} is not writable")
+        if out.exists():
+            print(f"accvideo: warning: replacing {out}", file=sys.stderr)
+
+
+def check_sampling(steps: int | None, guidance: float | None) -> None:
+    """Steps in 1..MAX_STEPS, guidance a finite number >= 0."""
+    import math
+
+    if steps is not None and not 1 <= steps <= MAX_STEPS:
+        raise BadInput(f"--steps must be from 1 to {MAX_STEPS}, got {steps}")
+    if guidance is not None and not (math.isfinite(guidance) and guidance >= 0):
+        raise BadInput(f"--guidance must be a finite number >= 0, got {guidance}")
 
 
 def check_jobs(jobs: list[Job], height: int, width: int, frames: int, check_geometry=None) -> dict[Path, object]:
@@ -121,15 +161,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
         settings = load_settings(folder)
     except (FileNotFoundError, ValueError) as err:
         raise BadInput(str(err)) from err
-    height, width, frames = args.height or settings.height, args.width or settings.width, args.frames or settings.frames
+    pick = lambda given, default: default if given is None else given  # noqa: E731 (0 is an answer, not a default)
+    height, width, frames = pick(args.height, settings.height), pick(args.width, settings.width), \
+        pick(args.frames, settings.frames)
+    check_sampling(args.steps, args.guidance)
     jobs = read_jobs(args)
+    check_outputs(jobs)
     images = check_jobs(jobs, height, width, frames, lambda h, w, f: check_geometry(folder, h, w, f))
     try:
         check_tasks(backbone_name(folder), [job.image is not None for job in jobs])
     except ValueError as err:
         raise BadInput(str(err)) from err
-    if args.steps is not None and args.steps < 1:
-        raise BadInput(f"--steps must be at least 1, got {args.steps}")
     device, main_process = args.device, True
     if args.context_parallel > 1:  # one clip over several GPUs: every rank runs it, rank 0 writes it
         from accelerate import PartialState
@@ -160,7 +202,8 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
     cfg = VAETrainConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          foreground_weight=args.foreground_weight, init=args.init, decoder_only=args.decoder_only,
                          warmup=args.warmup, stop_at=args.stop_at, threads=args.threads,
-                         export_at_stop=args.export)
+                         export_at_stop=args.export, temporal_decoder=args.temporal_decoder,
+                         temporal_weight=args.temporal_weight)
     print(train_vae(cfg, resume=args.resume))
     return 0
 
@@ -173,7 +216,10 @@ def cmd_train_teacher(args: argparse.Namespace) -> int:
         prepare_teacher_data(args.vae, args.data, args.clips)
     cfg = TeacherTrainConfig(data=args.data, out=args.out, vae=args.vae, preset=args.preset, steps=args.steps,
                              batch_size=args.batch_size, lr=args.lr, seed=args.seed, init=args.init,
-                             threads=args.threads)
+                             threads=args.threads, warmup=args.warmup, decay_steps=args.decay_steps, ema=args.ema,
+                             canonical_until=args.canonical_until, canonical_fraction=args.canonical_fraction,
+                             eval_every=args.eval_every, eval_prompts=args.eval_prompts,
+                             checkpoint_every=args.checkpoint_every, stop_at=args.stop_at)
     print(train_teacher(cfg, resume=args.resume))
     return 0
 
@@ -214,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--foreground-weight", type=float, default=10.0, help="loss weight of pixels on and near objects")
     v.add_argument("--init", help="start from this VAE folder")
     v.add_argument("--decoder-only", action="store_true", help="train the decoder alone (keeps the latent space)")
+    v.add_argument("--temporal-decoder", action="store_true",
+                   help="causal temporal convolutions across latent frames in the decoder")
+    v.add_argument("--temporal-weight", type=float, default=0.0, help="weight of the frame-to-frame change loss")
     v.add_argument("--stop-at", type=int, help="end this invocation after this step")
     v.add_argument("--export", action="store_true", help="with --stop-at: export the VAE where it stops")
     v.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -222,13 +271,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train-teacher", help="train the miniature teacher with flow matching")
     t.add_argument("--vae", default="assets/vae")
-    t.add_argument("--data", default="runs/teacher_data.pt", help="latent dataset (prepared if missing)")
+    t.add_argument("--data", default="runs/teacher_data.safetensors", help="latent dataset (prepared if missing)")
     t.add_argument("--clips", type=int, default=6000, help="training clips to prepare")
     t.add_argument("--out", default="runs/teacher")
-    t.add_argument("--preset", default="shapes-xs")
+    t.add_argument("--preset", default="shapes-hy", help="size preset: shapes-hy (HunyuanVideo class), shapes-xs, ...")
     t.add_argument("--steps", type=int, default=4000)
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
+    t.add_argument("--decay-steps", type=int, help="constant lr, then cosine over the last N steps (default: cosine)")
+    t.add_argument("--ema", type=float, default=0.998, help="EMA decay of the exported weights")
+    t.add_argument("--canonical-until", type=int, default=0, help="steps that see canonical captions only")
+    t.add_argument("--canonical-fraction", type=float, default=0.3, help="canonical caption probability after that")
+    t.add_argument("--eval-every", type=int, default=0, help="steps between proxy evaluations (proxy.csv)")
+    t.add_argument("--eval-prompts", type=int, default=48, help="canonical eval prompts of the proxy")
+    t.add_argument("--checkpoint-every", type=int, default=100)
+    t.add_argument("--stop-at", type=int, help="end this invocation after this step")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--init", help="start from this transformer folder")
     t.add_argument("--threads", type=int, default=2, help="torch CPU threads")

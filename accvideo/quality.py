@@ -29,12 +29,16 @@ class EvalPrompt:
     first_frame: np.ndarray
 
 
-def eval_prompts(n: int, offset: int = 0, n_objects: int | None = 1, size: int = BASE_SIZE) -> list[EvalPrompt]:
-    """n eval-seed prompts (single-object by default) at size x size, with the rendered first frame for I2V."""
+def eval_prompts(n: int, offset: int = 0, n_objects: int | None = 1, size: int = BASE_SIZE,
+                 style: str | None = None) -> list[EvalPrompt]:
+    """n eval-seed prompts (single-object by default) at size x size, with the rendered first frame for I2V.
+
+    style: 'canonical' or 'fine' captions for all, or None for the world's own mix.
+    """
     out = []
     for seed in split_seeds("eval", n, offset):
         spec = random_spec(seed, height=size, width=size, n_objects=n_objects)
-        out.append(EvalPrompt(seed, spec, caption(spec, seed), render(spec)[0]))
+        out.append(EvalPrompt(seed, spec, caption(spec, seed, style), render(spec)[0]))
     return out
 
 

@@ -1,6 +1,6 @@
 """Regenerate docs/results.md: the paper's Tables 1-4 and Fig. 2e/2f re-measured in the Shapes world.
 
-    python bench/paper_tables.py --synvid runs/synvid --real-data runs/teacher_data.pt --iters 60 \\
+    python bench/paper_tables.py --synvid runs/synvid --real-data runs/teacher_data.safetensors --iters 60 \\
         --prompts 50 --work runs/paper
 
 1. Ablation students (Tables 3 and 4) are distilled with `accvideo distill`, all at the same budget
@@ -58,7 +58,7 @@ def train_variant(name: str, flags: list[str], args: argparse.Namespace) -> Path
     cmd = [sys.executable, "-m", "accvideo", "distill", "--data", data, "--teacher", args.teacher, "--out", str(out),
            "--iters", str(args.iters), "--lr", str(args.lr), "--lr-heads", str(args.lr_heads),
            "--threads", str(args.threads), *flags]
-    if (out / "checkpoint-rank0.pt").is_file():
+    if (out / "checkpoint-rank0.json").is_file():
         cmd.append("--resume")
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)

@@ -60,5 +60,5 @@ def tiny_teacher_data(tmp_path_factory, text_encoder):
     root = tmp_path_factory.mktemp("tdata")
     torch.manual_seed(0)
     ShapesAutoencoder(widths=(8, 16), blocks_per_level=1).save_pretrained(root / "vae")
-    return prepare_teacher_data(str(root / "vae"), str(root / "data.pt"), n_clips=6, text_encoder=text_encoder,
+    return prepare_teacher_data(str(root / "vae"), str(root / "data.safetensors"), n_clips=6, text_encoder=text_encoder,
                                 batch_size=4)

@@ -118,8 +118,10 @@ def test_three_iterations_change_student_not_teacher_and_resume_bit_exact(tiny_s
 
     assert distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", stop_at=1)) is None
     distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b"), resume=True)
-    a = torch.load(tmp_path / "a" / "checkpoint-rank0.pt", weights_only=False)
-    b = torch.load(tmp_path / "b" / "checkpoint-rank0.pt", weights_only=False)
+    from accvideo.training.state import load_checkpoint
+
+    a = load_checkpoint(tmp_path / "a" / "checkpoint-rank0.json")
+    b = load_checkpoint(tmp_path / "b" / "checkpoint-rank0.json")
     for key in ("student", "heads"):
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
     for qa, qb in zip(a["queues"]["queues"], b["queues"]["queues"]):
@@ -171,9 +173,11 @@ def test_export_checkpoint_mid_run_equals_the_final_export(tiny_synvid, tiny_mod
 
     run = tmp_path / "run"
     assert distill(cfg(tiny_synvid, tiny_model_dir, run, iters=3, ema=0.5, stop_at=2)) is None  # stopped: no final
-    state = torch.load(run / "checkpoint-rank0.pt", weights_only=False)
+    from accvideo.training.state import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(run / "checkpoint-rank0.json")
     del state["sigmas"]  # as in checkpoints written before sigmas were stored: recomputed from the run's config
-    torch.save(state, run / "checkpoint-rank0.pt")
+    save_checkpoint(run / "checkpoint-rank0.json", state)
     assert main(["distill", "--out", str(run), "--export-checkpoint"]) == 0
     folder = run / "checkpoint-student"
     assert capsys.readouterr().out.strip() == str(folder)
@@ -216,3 +220,29 @@ def test_real_data_baseline_targets_are_teacher_solutions(tiny_teacher_data, tin
     distill(cfg(tiny_teacher_data, tiny_model_dir, tmp_path / "real", iters=1, data_kind="real", teacher_steps=10))
     rows = list(csv.DictReader(open(tmp_path / "real" / "losses-rank0.csv")))
     assert len(rows) == 5 and all(float(r["traj"]) > 0 for r in rows)
+
+
+def test_bad_settings_resume_changes_and_divergence_end_in_one_line(tiny_synvid, tiny_model_dir, tmp_path, capsys):
+    from accvideo.cli import main
+
+    base = ["distill", "--data", str(tiny_synvid), "--teacher", str(tiny_model_dir), "--batch-size", "2",
+            "--threads", "1", "--checkpoint-every", "1"]
+    assert main([*base, "--out", str(tmp_path / "zero"), "--iters", "0"]) == 2
+    assert "iters must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "zero" / "final").exists()
+
+    run = tmp_path / "run"
+    assert main([*base, "--out", str(run), "--iters", "2", "--stop-at", "1", "--lr", "1e-4"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--out", str(run), "--iters", "2", "--resume", "--lr", "3e-4"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot change lr" in err and len(err.strip().splitlines()) == 1
+    assert json.loads((run / "distill_config.json").read_text())["lr"] == 1e-4  # the record still tells the truth
+    assert main([*base, "--out", str(run), "--iters", "2", "--resume", "--lr", "1e-4"]) == 0  # longer is fine
+
+    wild = tmp_path / "wild"
+    assert main([*base, "--out", str(wild), "--iters", "3", "--lr", "50"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("accvideo: error:")]
+    assert len(errors) == 1 and "training diverged" in errors[0] and err.strip().endswith("try a lower --lr")
+    assert not (wild / "final").exists()

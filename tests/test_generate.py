@@ -58,7 +58,9 @@ def test_prompts_file_txt_and_jsonl(tiny_model_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["empty-prompt", "unknown-model", "bad-frames", "image-size", "not-image",
-                                  "prompts-missing", "jsonl-broken"])
+                                  "prompts-missing", "jsonl-broken", "guidance-nan", "guidance-inf", "frames-0",
+                                  "height-0", "width-0", "steps-huge", "seed-huge", "prompts-csv", "jsonl-number",
+                                  "output-folder"])
 def test_bad_input_one_line_exit_2_no_file(case, tiny_model_dir, tmp_path):
     out = tmp_path / "x.mp4"
     base = ["generate", "--model", str(tiny_model_dir), "--output", str(out), "--steps", "1"]
@@ -68,6 +70,10 @@ def test_bad_input_one_line_exit_2_no_file(case, tiny_model_dir, tmp_path):
     junk.write_bytes(b"not an image at all")
     broken = tmp_path / "b.jsonl"
     broken.write_text("{not json\n")
+    csv_file = tmp_path / "p.csv"
+    csv_file.write_text("prompt\na red circle\n")
+    number = tmp_path / "n.jsonl"
+    number.write_text('{"prompt": 5}\n')
     args = {
         "empty-prompt": base + ["--prompt", "  "],
         "unknown-model": ["generate", "--model", str(tmp_path / "nope"), "--prompt", "a", "--output", str(out)],
@@ -76,9 +82,23 @@ def test_bad_input_one_line_exit_2_no_file(case, tiny_model_dir, tmp_path):
         "not-image": base + ["--prompt", "a red circle", "--image", str(junk)],
         "prompts-missing": base + ["--prompts", str(tmp_path / "missing.txt")],
         "jsonl-broken": base + ["--prompts", str(broken)],
+        "guidance-nan": base + ["--prompt", "a red circle", "--guidance", "nan"],
+        "guidance-inf": base + ["--prompt", "a red circle", "--guidance", "inf"],
+        "frames-0": base + ["--prompt", "a red circle", "--frames", "0"],
+        "height-0": base + ["--prompt", "a red circle", "--height", "0"],
+        "width-0": base + ["--prompt", "a red circle", "--width", "0"],
+        "steps-huge": ["generate", "--model", str(tiny_model_dir), "--output", str(out), "--prompt", "a",
+                       "--steps", "100000"],
+        "seed-huge": base + ["--prompt", "a red circle", "--seed", "99999999999999999999"],
+        "prompts-csv": base + ["--prompts", str(csv_file)],
+        "jsonl-number": base + ["--prompts", str(number)],
+        "output-folder": ["generate", "--model", str(tiny_model_dir), "--prompt", "a", "--output", str(tmp_path)],
     }[case]
     proc = run_cli(*args)
     assert proc.returncode == 2
+    assert {"guidance-nan": "finite", "steps-huge": "from 1 to 1000", "seed-huge": "from 0 to",
+            "prompts-csv": ".txt", "jsonl-number": "must be a string", "frames-0": "frames",
+            "output-folder": "is a folder"}.get(case, "") in proc.stderr
     err_lines = proc.stderr.strip().splitlines()
     assert len(err_lines) == 1 and err_lines[0].startswith("accvideo: error:")
     assert not out.exists() and not list(tmp_path.glob("*.mp4"))

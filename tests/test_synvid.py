@@ -173,3 +173,37 @@ def test_launcher_really_starts_two_ranks(tmp_path):
 
     # the two ranks share one stdout pipe, so their lines may interleave: find the records anywhere
     assert sorted(re.findall(r"rank \d of \d", out)) == ["rank 0 of 2", "rank 1 of 2"]
+
+
+def test_files_it_did_not_write_are_never_touched(tiny_model_dir, tmp_path):
+    user = tmp_path / "u"
+    (user / "deep").mkdir(parents=True)
+    (user / "thesis.tmp").write_text("draft")
+    (user / "deep" / "auto.tmp").write_text("x")
+    args = ["synvid", "generate", "--teacher", str(tiny_model_dir), "--shapes", "2", "--shard-size", "2",
+            "--batch-size", "2", "--teacher-steps", "10", "--threads", "1"]
+    refused = run([*args, "--out", str(user)])
+    assert refused.returncode == 2 and "not empty and not a SynVid folder" in refused.stderr
+    assert sorted(str(p.relative_to(user)) for p in user.rglob("*")) == ["deep", "deep/auto.tmp", "thesis.tmp"]
+    assert (user / "thesis.tmp").read_text() == "draft"
+
+    out = tmp_path / "set"
+    assert run([*args, "--out", str(out)]).returncode == 0
+    (out / "notes.tmp").write_text("mine")
+    (out / "shards" / "mine.tmp").write_text("mine")
+    (out / "pending").mkdir(exist_ok=True)
+    (out / "pending" / "chunk-00000000.safetensors.tmp").write_text("a killed run's half chunk")
+    resumed = run([*args, "--out", str(out), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert (out / "notes.tmp").read_text() == (out / "shards" / "mine.tmp").read_text() == "mine"
+    assert not (out / "pending" / "chunk-00000000.safetensors.tmp").exists()  # its own leftovers do go
+
+
+@pytest.mark.parametrize("extra, message", [(["--teacher-steps", "12"], "multiple of the student"),
+                                            (["--batch-size", "0"], "at least 1"),
+                                            (["--shard-size", "3"], "multiple of the batch size")])
+def test_bad_settings_end_in_one_line(tiny_model_dir, tmp_path, extra, message):
+    proc = run(["synvid", "generate", "--teacher", str(tiny_model_dir), "--shapes", "2", "--out", str(tmp_path / "o"),
+                "--shard-size", "2", "--batch-size", "2", *extra])
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()

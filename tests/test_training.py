@@ -2,10 +2,15 @@
 
 import csv
 
+import numpy as np
 import pytest
 import torch
 
+from accvideo.shapes import caption, random_spec
+from accvideo.shapes.captions import canonical_caption
+from accvideo.training.state import load_checkpoint
 from accvideo.training.teacher import TeacherTrainConfig, flow_matching_loss, train_teacher
+from accvideo.training.teacher_data import load_teacher_data
 from accvideo.training.vae import VAETrainConfig, train_vae
 
 
@@ -19,8 +24,8 @@ def test_train_vae_resume_is_bit_exact(tmp_path):
     final = train_vae(tiny_vae_cfg(tmp_path / "a"))
     assert train_vae(tiny_vae_cfg(tmp_path / "b", stop_at=3)) is None
     resumed = train_vae(tiny_vae_cfg(tmp_path / "b"), resume=True)
-    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["model"]
+    a = load_checkpoint(tmp_path / "a" / "checkpoint.json")["model"]
+    b = load_checkpoint(tmp_path / "b" / "checkpoint.json")["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     rows = list(csv.DictReader(open(tmp_path / "b" / "loss.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]  # no step lost or logged twice
@@ -30,34 +35,94 @@ def test_train_vae_resume_is_bit_exact(tmp_path):
 
 
 def test_prepare_teacher_data_contents(tiny_teacher_data):
-    data = torch.load(tiny_teacher_data, weights_only=False)
+    data = load_teacher_data(tiny_teacher_data)
     assert data["latents"].shape == (6, 16, 5, 16, 16)
     assert data["first_latents"].shape == (6, 16, 1, 16, 16)
     assert data["text_states"].shape == (6, 128, 384) and len(data["prompts"]) == 6
+    assert data["canonical_states"].shape == (6, 128, 384) and len(data["canonical_prompts"]) == 6
     assert data["seeds"] == list(range(6))
+    spec = random_spec(0)
+    assert data["canonical_prompts"][0] == canonical_caption(spec)
+    assert data["prompts"][0] == caption(spec, 0)
+    lengths = data["canonical_mask"].sum(1)
+    assert (lengths > 5).all() and (lengths < 30).all()  # "a small red circle moving left on a ..." in tokens
+    assert torch.equal(data["canonical_states"][:, lengths.max():], torch.zeros_like(data["canonical_states"][:, lengths.max():]))
 
 
 def teacher_cfg(data, out, **kw):
-    return TeacherTrainConfig(data=str(data), out=str(out), preset="test", steps=4, batch_size=2, warmup=1,
-                              checkpoint_every=2, **kw)
+    base = dict(data=str(data), out=str(out), preset="test", steps=4, batch_size=2, warmup=1, checkpoint_every=2)
+    return TeacherTrainConfig(**{**base, **kw})
 
 
-def test_train_teacher_resume_is_bit_exact_and_exports(tiny_teacher_data, tmp_path):
-    from diffusers import WanTransformer3DModel
-
+@pytest.mark.parametrize("preset", ["test", "test-hy"])
+def test_train_teacher_resume_is_bit_exact_and_exports(tiny_teacher_data, tmp_path, preset):
+    from accvideo.backbones.miniature import MiniatureBackbone
     from accvideo.pipeline import SamplingSettings
 
-    final = train_teacher(teacher_cfg(tiny_teacher_data, tmp_path / "a"))
-    assert train_teacher(teacher_cfg(tiny_teacher_data, tmp_path / "b", stop_at=1)) is None
-    train_teacher(teacher_cfg(tiny_teacher_data, tmp_path / "b"), resume=True)
-    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
-    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
+    kw = dict(preset=preset, vae=str(tiny_teacher_data.parent / "vae"), eval_every=2, eval_prompts=2,
+              canonical_until=2, decay_steps=2)
+    final = train_teacher(teacher_cfg(tiny_teacher_data, tmp_path / "a", **kw))
+    assert train_teacher(teacher_cfg(tiny_teacher_data, tmp_path / "b", stop_at=1, **kw)) is None
+    train_teacher(teacher_cfg(tiny_teacher_data, tmp_path / "b", **kw), resume=True)
+    a = load_checkpoint(tmp_path / "a" / "checkpoint.json")
+    b = load_checkpoint(tmp_path / "b" / "checkpoint.json")
     for key in ("model", "ema"):
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
-    model = WanTransformer3DModel.from_pretrained(final)
+    assert a["step"] == 4 and a["cpu_seconds"] > 0
+    assert sorted(p.name for p in (tmp_path / "a").glob("checkpoint*")) == ["checkpoint-000002.safetensors",
+                                                                            "checkpoint.json"]  # one file set
+    proxy_a = list(csv.DictReader(open(tmp_path / "a" / "proxy.csv")))
+    proxy_b = list(csv.DictReader(open(tmp_path / "b" / "proxy.csv")))
+    assert [int(r["step"]) for r in proxy_a] == [int(r["step"]) for r in proxy_b] == [2, 4]
+    assert [r["t2v_all_three"] for r in proxy_a] == [r["t2v_all_three"] for r in proxy_b]
+    assert all(0 <= float(r["t2v_shape"]) <= 1 and float(r["i2v_frame0_psnr"]) > 0 for r in proxy_a)
+    backbone = MiniatureBackbone.from_folder(final)
+    assert type(backbone.transformer).__name__ == ("WanTransformer3DModel" if preset == "test"
+                                                   else "HunyuanVideoTransformer3DModel")
     assert SamplingSettings.load(final).steps == 50
     ema = a["ema"]
-    assert all(torch.equal(v, ema[k]) for k, v in model.state_dict().items())  # the export is the EMA
+    assert all(torch.equal(v, ema[k]) for k, v in backbone.transformer.state_dict().items())  # the export is the EMA
+
+
+def test_caption_schedule_and_batch_text(tiny_teacher_data):
+    from accvideo.models.teacher import architecture, build_transformer
+    from accvideo.training.teacher import _batch, canonical_probability
+
+    cfg = teacher_cfg(tiny_teacher_data, "unused", canonical_until=10, canonical_fraction=0.0, text_dropout=0.0,
+                      batch_size=6)
+    assert canonical_probability(9, cfg) == 1.0 and canonical_probability(10, cfg) == 0.0
+    data = load_teacher_data(tiny_teacher_data)
+    idx = torch.arange(6)
+    arch = architecture(build_transformer("test-hy"))
+    for step, key in ((0, "canonical"), (10, "world")):
+        _, text, *_ = _batch(data, idx, cfg, step, torch.Generator().manual_seed(0), arch)
+        assert torch.equal(text["text_mask"].sum(1), data[f"{key}_mask"].sum(1).float())
+        assert torch.allclose(text["text_states"], data[f"{key}_states"].float())
+        assert torch.allclose(text["text_pooled"].norm(dim=1), torch.ones(6))
+
+
+def test_checkpoints_are_safetensors_and_json_and_refuse_damage(tmp_path):
+    import json
+
+    from accvideo.training.state import save_checkpoint
+
+    m = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(m.parameters())
+    m(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    path = tmp_path / "checkpoint.json"
+    save_checkpoint(path, {"model": m.state_dict(), "opt": opt.state_dict(), "step": 7, "pair": (1, None)})
+    state = load_checkpoint(path)
+    assert state["step"] == 7 and state["pair"] == (1, None) and list(state["opt"]["state"]) == [0, 1]
+    assert torch.equal(state["opt"]["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
+    record = json.loads(path.read_text())
+    assert record["tensors"] == "checkpoint-000001.safetensors"
+    (tmp_path / record["tensors"]).write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+    path.write_text("{")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(path)
 
 
 def test_flow_matching_loss_by_hand():
@@ -77,3 +142,38 @@ def test_decoder_only_finetune_keeps_latent_space(tmp_path):
     assert a.config.latents_mean == b.config.latents_mean
     with pytest.raises(ValueError):
         train_vae(tiny_vae_cfg(tmp_path / "c", decoder_only=True))
+
+
+def test_temporal_decoder_starts_as_the_base_and_is_causal(tmp_path):
+    from accvideo.models.autoencoder import ShapesAutoencoder
+
+    base = ShapesAutoencoder(widths=(8, 16), blocks_per_level=1).eval()
+    base.save_pretrained(tmp_path / "base")
+    tuned = train_vae(tiny_vae_cfg(tmp_path / "t", steps=2, init=str(tmp_path / "base"), decoder_only=True,
+                                   temporal_decoder=True, temporal_weight=1.0))
+    model = ShapesAutoencoder.from_pretrained(tuned).eval()
+    assert model.config.temporal_decoder and len(model.temporal) == 2
+    z = torch.randn(2, 16, 5, 16, 16)
+    fresh = ShapesAutoencoder(widths=(8, 16), blocks_per_level=1, temporal_decoder=True).eval()
+    fresh.load_state_dict(base.state_dict(), strict=False)
+    with torch.no_grad():
+        assert torch.equal(fresh.decode(z).sample, base.decode(z).sample)  # zero-initialised mixes change nothing
+        later = z.clone()
+        later[:, :, 3:] += 1.0
+        a, b = model.decode(z).sample, model.decode(later).sample  # (B, 3, 17, H, W)
+    assert torch.equal(a[:, :, :9], b[:, :, :9])  # latent frames 0..2 (frames 0..8) do not see frames 3, 4
+    assert not torch.equal(a[:, :, 9:], b[:, :, 9:])
+    assert any(m.conv.weight.abs().sum() > 0 for m in model.temporal.values())  # the mixes trained
+
+
+def test_group_boundary_ratio_by_hand():
+    from accvideo.evaluation.metrics import group_boundary_ratio
+
+    steady = np.zeros((17, 4, 4, 3), np.uint8)
+    steady[:, 0, 0, 0] = np.arange(17) * 10  # the same change into every frame
+    assert group_boundary_ratio(steady) == pytest.approx(1.0)
+    jumpy = np.zeros((17, 4, 4, 3), np.uint8)
+    jumpy[:, 0, 0, 0] = [0] + [40 * ((t + 3) // 4) + (t + 3) % 4 for t in range(1, 17)]  # +40 into 1, 5, 9, 13
+    # changes: into frames 1, 5, 9, 13 = 40 - 3 = 37 (first: 40 + 0 = 40), inside = 1
+    assert group_boundary_ratio(jumpy) == pytest.approx((40 + 37 * 3) / 4 / 1.0)
+    assert np.isnan(group_boundary_ratio(np.zeros((17, 4, 4, 3), np.uint8)))

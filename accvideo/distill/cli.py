@@ -9,7 +9,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     """Distil a student and export it to OUT/final."""
     from accvideo.cli import BadInput
     from accvideo.distill.config import DistillConfig
-    from accvideo.distill.trainer import distill
+    from accvideo.distill.trainer import DivergenceError, distill
     from accvideo.synvid.dataset import SynVidError
 
     if args.export_checkpoint:
@@ -36,7 +36,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
                             threads=args.threads, stop_at=args.stop_at, dtype=args.dtype,
                             gradient_checkpointing=args.gradient_checkpointing)
         folder = distill(cfg, resume=args.resume)
-    except (SynVidError, ValueError) as err:  # includes an unsupported or unreadable teacher folder
+    except (SynVidError, ValueError, DivergenceError) as err:  # includes an unsupported or unreadable teacher folder
         raise BadInput(str(err)) from err
     if folder is not None:
         print(folder)

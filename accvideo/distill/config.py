@@ -32,6 +32,7 @@ class DistillConfig:
     checkpoint_every: int = 25  # iterations between checkpoints
     sample_every: int = 0  # iterations between sample clips written to out/samples (0 = never)
     max_loss: float = 1e3  # divergence guard: a trajectory loss above this (or NaN/Inf) stops the run
+    max_rise: float = 20.0  # divergence guard: a trajectory loss this many times its first value for k stops it
     seed: int = 0
     threads: int = 2  # torch CPU threads per process
     stop_at: int | None = None  # end this invocation after this iteration (continue with resume)
@@ -39,6 +40,17 @@ class DistillConfig:
     gradient_checkpointing: bool = False  # recompute the student's blocks in the backward pass (real sizes)
 
     def __post_init__(self):
+        import math
+
+        for name in ("iters", "batch_size", "grad_accum", "queue_capacity", "checkpoint_every", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr", "lr_heads", "lambda_adv", "max_loss", "max_rise"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if self.mode not in ("full", "traj", "adv"):
             raise ValueError(f"mode must be full, traj or adv, got {self.mode!r}")
         if self.schedule not in ("accvideo", "uniform"):
@@ -49,6 +61,12 @@ class DistillConfig:
             raise ValueError("the real-data baseline uses the accvideo key timesteps")
         if self.adv_loss not in ("nonsaturating", "hinge"):
             raise ValueError(f"adv_loss must be nonsaturating or hinge, got {self.adv_loss!r}")
+
+    def resume_conflicts(self, saved: dict) -> list[str]:
+        """Fields of a run's saved config that a resumed run may not change (its optimiser state, data and
+        schedule came from them); the length and bookkeeping fields may change."""
+        free = {"iters", "stop_at", "threads", "checkpoint_every", "sample_every", "max_loss", "max_rise"}
+        return sorted(k for k, v in vars(self).items() if k not in free and k in saved and saved[k] != v)
 
     @property
     def uses_adv(self) -> bool:

@@ -84,7 +84,11 @@ class RealKeyBatches:
                  batch_size: int, seed: int, rank: int = 0, world: int = 1):
         from accvideo.schedules import flow_sigmas, key_indices
 
-        self.data = torch.load(data_path, map_location="cpu", weights_only=False)
+        from accvideo.models.teacher import architecture
+        from accvideo.training.teacher_data import load_teacher_data
+
+        self.data = load_teacher_data(data_path)
+        self.arch = architecture(teacher)
         grid = flow_sigmas(teacher_steps, shift)
         self.grid = grid
         self.key_idx = key_indices(teacher_steps, m)
@@ -94,17 +98,19 @@ class RealKeyBatches:
 
     def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
         """Like KeyBatches, but only the entries for interval k (m - k - 1 and m - k) are meaningful."""
-        from accvideo.models.teacher import i2v_condition, velocity
         from accvideo.schedules import euler_step, forward_diffuse
 
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
         n = len(self.data["latents"])
         ids = torch.randperm(n, generator=gen)[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
         x0 = self.data["latents"][ids].float()
-        text = self.data["text_states"][ids].float()
+        arch = self.arch
+        states = self.data["text_states"][ids].float()  # (B, L, D)
+        text = arch.text(states, self.data["world_mask"][ids].bool())
         present = torch.rand(len(ids), generator=gen) < 0.5
-        cond = i2v_condition(self.data["first_latents"][ids].float(), tuple(x0.shape), present=present)
-        uncond = self.data["empty_states"].float().expand_as(text)
+        cond = arch.condition(self.data["first_latents"][ids].float(), tuple(x0.shape), present)
+        uncond = arch.text(self.data["empty_states"].float().expand_as(states),
+                           self.data["empty_mask"].bool().expand(states.shape[:2]))
         start, stop = self.key_idx[self.m - (k + 1)], self.key_idx[self.m - k]
         eps = torch.randn(x0.shape, generator=gen)
         latent = forward_diffuse(x0, eps, self.grid[start].float().expand(len(ids)))
@@ -113,8 +119,8 @@ class RealKeyBatches:
         with torch.no_grad():
             for j in range(start, stop):  # the teacher's own solution over its grid (Eq. 5 with CFG)
                 s, s_next = float(self.grid[j]), float(self.grid[j + 1])
-                v_c = velocity(self.teacher, latent, s, text, cond)
-                v_u = velocity(self.teacher, latent, s, uncond, cond)
+                v_c = arch.velocity(self.teacher, latent, s, text, cond)
+                v_u = arch.velocity(self.teacher, latent, s, uncond, cond)
                 latent = euler_step(latent, v_u + self.guidance * (v_c - v_u), s, s_next)
         latents[:, self.m - k] = latent
         return {"latents": latents, "text_states": text, "condition": cond}

@@ -98,7 +98,7 @@ def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
     if not config_file.is_file():
         raise FileNotFoundError(f"{run} is not a distillation run (no distill_config.json)")
     config = json.loads(config_file.read_text())
-    state = load_checkpoint(run / "checkpoint-rank0.pt")
+    state = load_checkpoint(run / "checkpoint-rank0.json")
     teacher_dir = resolve_model(config["teacher"])
     weights = transformer_dir(teacher_dir)
     cls = getattr(diffusers, json.loads((weights / "config.json").read_text())["_class_name"])
@@ -106,5 +106,5 @@ def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
     student.load_state_dict(state["ema"] or state["student"])
     sigmas = state.get("sigmas") or key_sigmas(config)
     info = {"iterations": state["iter"], "distill_seconds": state["elapsed"], "config": config,
-            "data": config["data"], "from_checkpoint": str(run / "checkpoint-rank0.pt")}
+            "data": config["data"], "from_checkpoint": str(run / "checkpoint-rank0.json")}
     return export_student(student, Path(folder) if folder else run / "checkpoint-student", teacher_dir, sigmas, info)

@@ -86,7 +86,13 @@ class Distiller:
         self.queues = LatentQueues(self.m, cfg.queue_capacity)  # Algorithm 1, line 3
         self.start_iter, self.elapsed = 0, 0.0
         ckpt = self.checkpoint_path()
+        self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
         if resume:
+            saved = self.out / "distill_config.json"
+            conflicts = cfg.resume_conflicts(json.loads(saved.read_text())) if saved.is_file() else []
+            if conflicts:
+                raise ValueError(f"--resume cannot change {', '.join(conflicts)} of the run in {self.out}; "
+                                 "start a new --out instead")
             self._load(load_checkpoint(ckpt))
         elif ckpt.exists():
             raise FileExistsError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
@@ -97,7 +103,7 @@ class Distiller:
                            resume_step=self.start_iter * self.m if resume else None)
 
     def checkpoint_path(self) -> Path:
-        return self.out / f"checkpoint-rank{self.acc.process_index}.pt"
+        return self.out / f"checkpoint-rank{self.acc.process_index}.json"
 
     def sigma(self, k: int) -> float:
         """t'_k."""
@@ -108,7 +114,8 @@ class Distiller:
                 "heads": self.acc.unwrap_model(self.heads).state_dict(),
                 "ema": self.ema.state_dict() if self.ema else None, "opt_s": self.opt_s.state_dict(),
                 "opt_h": self.opt_h.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
-                "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist()}
+                "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist(),
+                "loss_ref": {str(k): v for k, v in self.loss_ref.items()}}
 
     def _load(self, state: dict) -> None:
         self.acc.unwrap_model(self.student).load_state_dict(state["student"])
@@ -120,6 +127,7 @@ class Distiller:
         self.queues.load_state_dict(state["queues"], self.acc.device)
         set_rng_state(state["rng"])
         self.start_iter, self.elapsed = state["iter"], state["elapsed"]
+        self.loss_ref = {int(k): v for k, v in (state.get("loss_ref") or {}).items()}
 
     def _student_pass(self, step: int, k: int) -> tuple[torch.Tensor, dict, tuple | None]:
         """Lines 7-21 on one micro-batch: the student's loss, its logs, and what the heads' update needs."""
@@ -174,9 +182,13 @@ class Distiller:
         pending = []
         for micro in range(cfg.grad_accum):
             loss, micro_logs, disc_inputs = self._student_pass(base + micro, k)
-            if not math.isfinite(loss.item()) or micro_logs["traj"] > cfg.max_loss:
-                raise DivergenceError(f"loss {loss.item():.4g} at iteration {iteration}, k={k}: stopped; the last "
-                                      f"good checkpoint is {self.checkpoint_path()}")
+            ref = self.loss_ref.setdefault(k, micro_logs["traj"])
+            if (not math.isfinite(loss.item()) or micro_logs["traj"] > cfg.max_loss
+                    or (cfg.uses_traj and micro_logs["traj"] > cfg.max_rise * max(ref, 1e-8))):
+                kept = (f"the last good checkpoint is {self.checkpoint_path()}" if self.checkpoint_path().is_file()
+                        else "no checkpoint was written yet")
+                raise DivergenceError(f"training diverged: trajectory loss {micro_logs['traj']:.4g} (first "
+                                      f"{ref:.4g}) at iteration {iteration}, k={k}; {kept}; try a lower --lr")
             self.acc.backward(loss / cfg.grad_accum)
             logs.append(micro_logs)
             pending.append(disc_inputs)

@@ -141,3 +141,19 @@ def sharpness(clip: np.ndarray, rendered: np.ndarray | float) -> float:
     if reference <= 0:
         raise ValueError("the rendered clip has no edges")
     return edge_energy(clip) / reference
+
+
+def group_boundary_ratio(clip: np.ndarray, temporal_factor: int = 4) -> float:
+    """Mean frame-to-frame change across latent-group boundaries over the change inside groups.
+
+    clip: uint8 (F, H, W, 3), F = 1 + 4k. A causal video VAE encodes frame 0 alone and then groups of
+    `temporal_factor` frames; transitions into a group's first frame (frames 1, 5, 9, ...) cross a boundary.
+    A decoder that decodes each group on its own shows its objects still within a group and jumping between
+    groups: a ratio well above the source clip's (about 1 for steady motion). NaN for a clip with no change.
+    """
+    x = clip.astype(np.float32)
+    change = np.abs(np.diff(x, axis=0)).mean(axis=(1, 2, 3))  # (F - 1,): change into frame t + 1
+    into = np.arange(1, len(x))
+    boundary = (into - 1) % temporal_factor == 0
+    inside = change[~boundary].mean() if (~boundary).any() else 0.0
+    return float(change[boundary].mean() / inside) if inside > 0 else float("nan")

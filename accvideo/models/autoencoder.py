@@ -2,8 +2,11 @@
 
 Frames are grouped causally as in Wan's VAE: latent frame 0 encodes frame 0 alone, latent frame g > 0
 encodes frames 4g-3 .. 4g, so F = 1 + 4k frames map to 1 + k latent frames. Each group is encoded by a
-2D convolutional network with 4x spatial compression. See assets/vae/README.md for why this class and
-not AutoencoderKLWan is shipped for the miniature.
+2D convolutional network with 4x spatial compression. With `temporal_decoder`, the decoder also mixes
+latent frames with causal temporal convolutions at each resolution (as Wan's decoder does with its causal
+3D convolutions): group g sees groups g-2 .. g, so consecutive groups decode consistently instead of
+jumping at every group boundary. See assets/vae/README.md for why this class and not AutoencoderKLWan is
+shipped for the miniature.
 """
 
 from __future__ import annotations
@@ -29,6 +32,31 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.block(x)  # (N, C, H, W)
+
+
+class CausalTemporalMix(nn.Module):
+    """A residual causal 3D convolution over latent frames: frame g reads frames g - k + 1 .. g.
+
+    Works on the decoder's per-group layout (B * G, C, H, W); zero-initialised, so adding it to a trained
+    decoder changes nothing until it is trained.
+    """
+
+    def __init__(self, channels: int, kernel_t: int = 3):
+        super().__init__()
+        self.kernel_t = kernel_t
+        self.norm = nn.GroupNorm(min(8, channels), channels)
+        self.conv = nn.Conv3d(channels, channels, (kernel_t, 3, 3), padding=(0, 1, 1))
+        nn.init.zeros_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
+        self.groups = 1  # latent frames per clip; set by the decoder before each call
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = self.groups
+        y = nn.functional.silu(self.norm(x)).reshape(n // g, g, c, h, w).transpose(1, 2)  # (B, C, G, H, W)
+        y = torch.cat([y[:, :, :1].expand(-1, -1, self.kernel_t - 1, -1, -1), y], dim=2)  # causal: repeat the first
+        y = self.conv(y)  # (B, C, G, H, W)
+        return x + y.transpose(1, 2).reshape(n, c, h, w)
 
 
 def _encoder(in_ch: int, out_ch: int, widths: tuple[int, ...], blocks: int) -> nn.Sequential:
@@ -68,11 +96,17 @@ class ShapesAutoencoder(ModelMixin, ConfigMixin):
         blocks_per_level: int = 2,
         latents_mean: tuple[float, ...] | None = None,
         latents_std: tuple[float, ...] | None = None,
+        temporal_decoder: bool = False,
     ):
         super().__init__()
         group_ch = in_channels * temporal_factor
         self.encoder = _encoder(group_ch, 2 * z_dim, tuple(widths), blocks_per_level)
         self.decoder = _decoder(z_dim, group_ch, tuple(widths), blocks_per_level)
+        # temporal mixes after each level's residual blocks, keyed by the decoder layer they follow
+        ends = [1 + (i + 1) * blocks_per_level + 2 * i - 1 for i in range(len(widths))]
+        rev = tuple(reversed(widths))
+        self.temporal = nn.ModuleDict({str(e): CausalTemporalMix(w) for e, w in zip(ends, rev)} if temporal_decoder
+                                      else {})
 
     @property
     def spatial_factor(self) -> int:
@@ -110,7 +144,14 @@ class ShapesAutoencoder(ModelMixin, ConfigMixin):
     def decode(self, z: torch.Tensor, return_dict: bool = True) -> DecoderOutput | tuple:
         """Decode latents (B, z_dim, G, h, w) to video (B, 3, 1 + 4(G - 1), H, W), roughly in [-1, 1]."""
         b, c, g, h, w = z.shape
-        frames = self.decoder(z.permute(0, 2, 1, 3, 4).reshape(b * g, c, h, w))  # (B * G, 3 * 4, H, W)
+        frames = z.permute(0, 2, 1, 3, 4).reshape(b * g, c, h, w)  # (B * G, z, h, w)
+        for i, layer in enumerate(self.decoder):
+            frames = layer(frames)
+            if str(i) in self.temporal:
+                mix = self.temporal[str(i)]
+                mix.groups = g
+                frames = mix(frames)
+        # frames: (B * G, 3 * 4, H, W)
         video = self._ungroup(frames, b)
         return DecoderOutput(sample=video) if return_dict else (video,)
 

@@ -14,6 +14,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Record teacher trajectories into a SynVid folder."""
     import torch
 
+    from accvideo.backbones.miniature import read_class_name
     from accvideo.backbones.registry import backbone_name, check_geometry, check_tasks, load_settings, transformer_dir
     from accvideo.cli import BadInput, load_options
     from accvideo.pipeline import VideoGenerator, resolve_model
@@ -34,15 +35,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
             requests = file_requests(args.prompts, args.seed, args.height, args.width)
             source = f"file:{file_sha256(Path(args.prompts))}"
         check_tasks(backbone_name(folder), [r.image is not None for r in requests])
+        if args.batch_size < 1 or args.shard_size < 1:
+            raise ValueError(f"--batch-size and --shard-size must be at least 1, got {args.batch_size}, {args.shard_size}")
+        model_settings = load_settings(folder)
+        settings = SynVidSettings(
+            teacher=str(args.teacher), teacher_sha256=weights_sha256(transformer_dir(folder)), source=source,
+            samples=len(requests), base_seed=args.seed, teacher_steps=args.teacher_steps,
+            student_steps=args.student_steps, shift=model_settings.shift,
+            guidance=model_settings.guidance if args.guidance is None else args.guidance,
+            keep=args.keep, height=args.height, width=args.width, frames=args.frames, shard_size=args.shard_size,
+            batch_size=args.batch_size, backbone=backbone_name(folder),
+            architecture=read_class_name(transformer_dir(folder)))
     except (FileNotFoundError, ValueError, OSError, KeyError, json.JSONDecodeError) as err:
         raise BadInput(str(err)) from err
-    model_settings = load_settings(folder)
-    settings = SynVidSettings(
-        teacher=str(args.teacher), teacher_sha256=weights_sha256(transformer_dir(folder)), source=source,
-        samples=len(requests), base_seed=args.seed, teacher_steps=args.teacher_steps, student_steps=args.student_steps,
-        guidance=model_settings.guidance if args.guidance is None else args.guidance, shift=model_settings.shift,
-        keep=args.keep, height=args.height, width=args.width, frames=args.frames, shard_size=args.shard_size,
-        batch_size=args.batch_size, backbone=backbone_name(folder))
     device = args.device
     if device == "cuda":  # under accelerate: this rank's GPU
         from accelerate import PartialState

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
-from accvideo.models.teacher import i2v_condition
+from accvideo.models.teacher import architecture
 from accvideo.synvid.store import COMPLETE, FIELDS, MANIFEST, SETTINGS, field_names, sample_checksum
 
 FLOAT_FIELDS = ("latents", "text_states", "first_latent")
@@ -106,16 +106,18 @@ class SynVidDataset(torch.utils.data.Dataset):
     def conditioning(self, s: dict[str, torch.Tensor]) -> tuple:
         """A stored sample's (text, condition) as its backbone reads them (accvideo.backbones.conditioning).
 
-        The miniature: text states (L, D) and the mask + first-frame condition rebuilt from first_latent.
+        The miniature: its text (states (L, D), or the HunyuanVideo class's dict with mask and pooled vector)
+        and the I2V condition rebuilt from first_latent in the layout of the teacher's architecture.
         A diffusers backbone: its stored fields, text_* ones as the text (a dict when more than the states),
         the others (I2V condition latent, image tokens) as the condition, or None.
         """
+        text_keys = [k for k in self.extra_fields if k.startswith("text_")]
+        text = {"text_states": s["text_states"].float(), **{k: s[k].float() for k in text_keys}}
         if self.backbone == "miniature":
             lat = s["latents"]
             first = s["first_latent"][None] if bool(s["i2v"].item()) else None
-            return s["text_states"].float(), i2v_condition(first, (1, *lat.shape[1:]))[0]
-        text_keys = [k for k in self.extra_fields if k.startswith("text_")]
-        text = {"text_states": s["text_states"].float(), **{k: s[k].float() for k in text_keys}}
+            arch = architecture(self.settings.get("architecture") or "WanTransformer3DModel")
+            return (text if text_keys else text["text_states"]), arch.condition(first, (1, *lat.shape[1:]))[0]
         cond_keys = [k for k in self.extra_fields if not k.startswith("text_")]
         condition = {k: s[k].float() for k in cond_keys} if cond_keys else None
         return (text if text_keys else text["text_states"]), condition

@@ -40,6 +40,7 @@ class SynVidSettings:
     shard_size: int  # samples per shard
     batch_size: int  # samples per teacher batch (fixed, so results do not depend on the process count)
     backbone: str = "miniature"  # the teacher's backbone: how the stored conditioning is read back
+    architecture: str | None = None  # the teacher transformer's diffusers class (None: WanTransformer3DModel)
     sigmas: list[float] | None = None  # the kept sigmas (filled in)
     kept_indices: list[int] | None = None  # their indices in the n-step grid (filled in)
 
@@ -71,6 +72,8 @@ def check_target(store: SynVidStore, settings: SynVidSettings, resume: bool) -> 
     if existing is None:
         if any(store.root.glob("shards/*")) or any(store.root.glob("pending/*")):
             raise FileExistsError(f"{store.root} holds shards but no {SETTINGS}: not a SynVid folder to resume")
+        if store.root.is_dir() and any(p.name != f"{SETTINGS}.tmp" for p in store.root.iterdir()):
+            raise FileExistsError(f"{store.root} is not empty and not a SynVid folder: choose a new or empty --out")
         return
     wanted = asdict(settings)
     defaults = {f.name: f.default for f in fields(SynVidSettings) if f.default is not MISSING}  # keys added later

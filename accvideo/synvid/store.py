@@ -132,6 +132,14 @@ class SynVidStore:
         _atomic(self.root / COMPLETE, lambda p: p.write_text("complete\n"))
 
     def clean_temporaries(self) -> None:
-        """Remove *.tmp files that a killed run left behind."""
-        for path in self.root.rglob("*.tmp"):
+        """Remove the temporary files a killed run of ours left behind, and nothing else.
+
+        Only names this store writes: the top-level settings, manifest and marker, and the chunk and shard
+        files (with their manifests) in pending/ and shards/. Any other *.tmp file stays where it is.
+        """
+        ours = [self.root / f"{name}.tmp" for name in (SETTINGS, MANIFEST, COMPLETE)]
+        ours += list((self.root / "pending").glob("chunk-*.safetensors.tmp"))
+        ours += list((self.root / "shards").glob("shard-*.safetensors.tmp"))
+        ours += list((self.root / "shards").glob("shard-*.jsonl.tmp"))
+        for path in ours:
             path.unlink(missing_ok=True)

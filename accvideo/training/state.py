@@ -1,8 +1,9 @@
-"""Training state on disk: atomic checkpoints that resume bit-exactly, and an append-only loss log."""
+"""Training state on disk: atomic safetensors + JSON checkpoints that resume bit-exactly, and an append-only loss log."""
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any
 
 import numpy as np
 import torch
+
+CHECKPOINT_FORMAT = "accvideo-checkpoint-1"  # safetensors for tensors, JSON for the rest; no pickle
+CHECKPOINT = "checkpoint.json"  # a run folder's checkpoint (the tensors sit beside it)
 
 
 def rng_state() -> dict[str, Any]:
@@ -24,19 +28,90 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
-def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Write a checkpoint atomically: a temporary name, then rename, so a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _flatten(obj: Any, tensors: dict[str, torch.Tensor], key: str) -> Any:
+    """A JSON tree of obj with every tensor (and numpy array) moved into `tensors` under a path-like key."""
+    if isinstance(obj, torch.Tensor):
+        tensors[key] = obj.detach().cpu().contiguous()
+        return {"__tensor__": key}
+    if isinstance(obj, np.ndarray):
+        wide = obj.astype(np.int64) if obj.dtype.kind == "u" else obj  # safetensors has no unsigned wide ints
+        tensors[key] = torch.from_numpy(np.ascontiguousarray(wide))
+        return {"__ndarray__": key, "dtype": str(obj.dtype)}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {"__dict__": {k: _flatten(v, tensors, f"{key}.{k}") for k, v in obj.items()}}
+        return {"__items__": [[k, _flatten(v, tensors, f"{key}.{k}")] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        items = [_flatten(v, tensors, f"{key}.{i}") for i, v in enumerate(obj)]
+        return {"__tuple__": items} if isinstance(obj, tuple) else items
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot store a {type(obj).__name__} in a checkpoint (at {key})")
+
+
+def _unflatten(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """The inverse of _flatten."""
+    if isinstance(tree, list):
+        return [_unflatten(v, tensors) for v in tree]
+    if not isinstance(tree, dict):
+        return tree
+    if "__tensor__" in tree:
+        return tensors[tree["__tensor__"]]
+    if "__ndarray__" in tree:
+        return tensors[tree["__ndarray__"]].numpy().astype(tree["dtype"])
+    if "__tuple__" in tree:
+        return tuple(_unflatten(v, tensors) for v in tree["__tuple__"])
+    if "__items__" in tree:
+        return {k: _unflatten(v, tensors) for k, v in tree["__items__"]}
+    return {k: _unflatten(v, tensors) for k, v in tree["__dict__"].items()}
+
+
+def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
+    write(tmp)
     os.replace(tmp, path)
 
 
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Write a checkpoint as safetensors + JSON (no pickle), so that a kill at any moment leaves a whole one.
+
+    `path` is the JSON file (e.g. run/checkpoint.json). The tensors go first to a new file
+    `<stem>-<generation>.safetensors`, then the JSON that names it replaces the old one, then the older
+    tensor file is removed: the JSON always points at a complete tensor file.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.is_file() else None
+    generation = (old["generation"] + 1) if old else 1
+    tensors: dict[str, torch.Tensor] = {}
+    tree = _flatten(payload, tensors, "p")
+    name = f"{path.stem}-{generation:06d}.safetensors"
+    _atomic_write(path.parent / name, lambda tmp: save_file(tensors, str(tmp)))
+    record = {"format": CHECKPOINT_FORMAT, "generation": generation, "tensors": name, "tree": tree}
+    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record)))
+    if old and old["tensors"] != name:
+        (path.parent / old["tensors"]).unlink(missing_ok=True)
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read a checkpoint written by save_checkpoint."""
+    """Read a checkpoint written by save_checkpoint; ValueError (one line) when it is not one or is damaged."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        record = json.loads(path.read_text())
+        if record.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"format {record.get('format')!r}, expected {CHECKPOINT_FORMAT!r}")
+        tensors = load_file(str(path.parent / record["tensors"]))
+        return _unflatten(record["tree"], tensors)
+    except Exception as err:  # JSON, safetensors and key errors all mean the same thing to the user
+        raise ValueError(f"{path}: not a readable checkpoint ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from err
 
 
 class LossLog:
@@ -75,15 +150,24 @@ def cosine_lr(step: int, base_lr: float, warmup: int, total: int, floor: float =
     return base_lr * (floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * progress)))
 
 
+def wsd_lr(step: int, base_lr: float, warmup: int, total: int, decay: int, floor: float = 0.1) -> float:
+    """Warm-up, stable, decay: linear warm-up, base_lr until total - decay, then cosine to floor * base_lr.
+
+    A run of unknown length keeps its peak rate; the tail is only fixed once `total` is.
+    """
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    progress = min(1.0, max(0.0, (step - (total - decay)) / max(1, decay)))
+    return base_lr * (floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * progress)))
+
+
 def open_run(out: Path, config: dict, resume: bool, objects: dict[str, Any]) -> tuple[int, float]:
     """Start a run in `out`, or resume it: restores each named object's state and the RNGs.
 
     Returns (step, elapsed seconds) to continue from. A run folder with a checkpoint is never overwritten
     without `resume`.
     """
-    import json
-
-    ckpt = out / "checkpoint.pt"
+    ckpt = out / CHECKPOINT
     start, elapsed = 0, 0.0
     if resume:
         state = load_checkpoint(ckpt)
@@ -98,7 +182,12 @@ def open_run(out: Path, config: dict, resume: bool, objects: dict[str, Any]) -> 
     return start, elapsed
 
 
-def write_run_checkpoint(out: Path, objects: dict[str, Any], step: int, elapsed: float) -> None:
-    """Checkpoint every named object with the RNGs, the step reached and the seconds spent."""
+def write_run_checkpoint(out: Path, objects: dict[str, Any], step: int, elapsed: float, **extra: float) -> None:
+    """Checkpoint every named object with the RNGs, the step reached, the seconds spent and any extra numbers."""
     payload = {name: obj.state_dict() for name, obj in objects.items()}
-    save_checkpoint(out / "checkpoint.pt", {**payload, "rng": rng_state(), "step": step, "elapsed": elapsed})
+    save_checkpoint(out / CHECKPOINT, {**payload, "rng": rng_state(), "step": step, "elapsed": elapsed, **extra})
+
+
+def read_cpu_seconds(out: Path) -> float:
+    """The CPU seconds a run's checkpoint recorded (0 when it predates the count)."""
+    return float(load_checkpoint(out / CHECKPOINT).get("cpu_seconds", 0.0))

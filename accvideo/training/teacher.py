@@ -1,7 +1,8 @@
-"""`accvideo train-teacher`: flow-matching training (Eq. 3) of the miniature WanTransformer3DModel.
+"""`accvideo train-teacher`: flow-matching training (Eq. 3) of the miniature transformer (either architecture).
 
-Data preparation is a separate stage (`prepare_teacher_data`): clips are rendered and encoded into
-latents once, captions embedded once; training only reads that file.
+Data preparation is a separate stage (accvideo.training.teacher_data): clips are rendered and encoded into
+latents once, captions embedded once; training only reads that file. With `eval_every` the run judges its
+EMA weights on the proxy (accvideo.training.proxy) into proxy.csv, against wall and CPU minutes.
 """
 
 from __future__ import annotations
@@ -12,66 +13,45 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from accvideo.latents import encode_clips
-from accvideo.models.teacher import build_transformer, i2v_condition, velocity
+from accvideo.models.teacher import architecture, build_transformer
 from accvideo.schedules import forward_diffuse, train_timesteps
-from accvideo.shapes import caption, random_spec, render, split_seeds
-from accvideo.training.state import LossLog, cosine_lr, open_run, write_run_checkpoint
+from accvideo.training.proxy import ProxySettings, proxy_eval
+from accvideo.training.state import (CHECKPOINT, LossLog, cosine_lr, open_run, read_cpu_seconds, wsd_lr,
+                                     write_run_checkpoint)
+from accvideo.training.teacher_data import load_teacher_data, prepare_teacher_data  # noqa: F401 (re-exported)
 
 
 @dataclass
 class TeacherTrainConfig:
     """Settings of one teacher training run."""
 
-    data: str = "runs/teacher_data.pt"  # file written by prepare_teacher_data
-    out: str = "runs/teacher"  # run folder: checkpoint.pt, loss.csv, final/
+    data: str = "runs/teacher_data.safetensors"  # file written by prepare_teacher_data
+    out: str = "runs/teacher"  # run folder: checkpoint.json + .safetensors, loss.csv, proxy.csv, final/
     vae: str = "assets/vae"  # the VAE the latents came from (recorded in accvideo.json)
-    preset: str = "shapes-xs"  # size preset of WanTransformer3DModel (accvideo.models.teacher.PRESETS)
+    preset: str = "shapes-hy"  # size preset (accvideo.models.teacher: PRESETS, HUNYUAN_PRESETS)
     steps: int = 4000  # optimiser steps
-    batch_size: int = 16  # latents per step
-    lr: float = 5e-4  # peak AdamW learning rate
+    batch_size: int = 32  # latents per step
+    lr: float = 1e-3  # peak AdamW learning rate
     warmup: int = 200  # linear warm-up steps
+    decay_steps: int | None = None  # constant lr, then cosine decay over the last decay_steps (None: cosine over all)
     weight_decay: float = 0.01  # AdamW weight decay
-    ema: float = 0.999  # EMA decay of the shipped weights
+    ema: float = 0.998  # EMA decay of the shipped weights
     text_dropout: float = 0.1  # probability of the empty prompt, for classifier-free guidance
     i2v_fraction: float = 0.5  # probability that a sample gets its first frame as condition
+    canonical_until: int = 0  # steps that see canonical captions only (captions the model can parse early)
+    canonical_fraction: float = 0.3  # after that, the probability of the canonical caption over the world's own
     train_shift: float = 3.0  # shift of the training sigma distribution
     checkpoint_every: int = 100  # steps between checkpoints
+    eval_every: int = 0  # steps between proxy evaluations of the EMA weights into proxy.csv (0: none)
+    eval_prompts: int = 48  # canonical eval prompts of the proxy
     seed: int = 0  # seeds init, batch order, noise
     threads: int = 2  # torch CPU threads
     init: str | None = None  # start from these transformer weights instead of random
     stop_at: int | None = None  # end this invocation after this step, without exporting (continue with resume)
-
-
-def prepare_teacher_data(vae_path: str, out: str, n_clips: int, text_encoder=None, batch_size: int = 32) -> Path:
-    """Render n_clips training-seed clips, encode them once: latents, first-frame latents, caption states."""
-    from accvideo.models.autoencoder import ShapesAutoencoder
-    from accvideo.models.text import MiniLMTextEncoder
-
-    vae = ShapesAutoencoder.from_pretrained(vae_path).eval()
-    text_encoder = text_encoder or MiniLMTextEncoder()
-    seeds = split_seeds("train", n_clips)
-    latents, firsts, prompts = [], [], []
-    for i in tqdm(range(0, n_clips, batch_size), desc="encode clips"):
-        chunk = seeds[i : i + batch_size]
-        specs = [random_spec(s) for s in chunk]
-        clips = np.stack([render(sp) for sp in specs])  # (b, F, H, W, 3)
-        latents.append(encode_clips(vae, clips).half())  # (b, C, f, h, w)
-        firsts.append(encode_clips(vae, clips[:, :1]).half())  # (b, C, 1, h, w)
-        prompts += [caption(sp, s) for sp, s in zip(specs, chunk)]
-    emb = text_encoder(prompts)
-    empty = text_encoder([""])
-    data = {"latents": torch.cat(latents), "first_latents": torch.cat(firsts), "text_states": emb.states.half(),
-            "empty_states": empty.states[0].half(), "prompts": prompts, "seeds": seeds, "vae": str(vae_path)}
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, path.with_name(path.name + ".tmp"))
-    path.with_name(path.name + ".tmp").replace(path)
-    return path
+    max_minutes: float | None = None  # end this invocation once the run has trained this many wall minutes
 
 
 def flow_matching_loss(v_pred: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -79,48 +59,95 @@ def flow_matching_loss(v_pred: torch.Tensor, x0: torch.Tensor, noise: torch.Tens
     return (v_pred.float() - (noise - x0).float()).square()
 
 
-def _batch(data: dict, idx: torch.Tensor, cfg: TeacherTrainConfig, gen: torch.Generator):
+def canonical_probability(step: int, cfg: TeacherTrainConfig) -> float:
+    """The caption schedule: canonical captions only for the first canonical_until steps, then a mix."""
+    return 1.0 if step < cfg.canonical_until else cfg.canonical_fraction
+
+
+def step_lr(step: int, cfg: TeacherTrainConfig) -> float:
+    """The run's learning rate at a step: warm-up, then cosine (or constant, then a cosine tail)."""
+    if cfg.decay_steps is None:
+        return cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
+    return wsd_lr(step, cfg.lr, cfg.warmup, cfg.steps, cfg.decay_steps)
+
+
+def _pad(t: torch.Tensor, length: int) -> torch.Tensor:
+    """Zero-pad token states (N, L, D) or masks (N, L) to `length` tokens."""
+    extra = length - t.shape[1]
+    return torch.nn.functional.pad(t, (0, 0, 0, extra) if t.ndim == 3 else (0, extra))
+
+
+def _batch(data: dict, idx: torch.Tensor, cfg: TeacherTrainConfig, step: int, gen: torch.Generator, arch):
     x0 = data["latents"][idx].float()  # (B, C, f, h, w)
     b = len(idx)
-    text = data["text_states"][idx].float()  # (B, L, D)
+    canon = (torch.rand(b, generator=gen) < canonical_probability(step, cfg))[:, None]  # (B, 1)
+    length = max(data["world_states"].shape[1], data["canonical_states"].shape[1])
+    states = torch.where(canon[..., None], _pad(data["canonical_states"][idx], length),
+                         _pad(data["world_states"][idx], length)).float()  # (B, L, D)
+    mask = torch.where(canon, _pad(data["canonical_mask"][idx], length),
+                       _pad(data["world_mask"][idx], length)).bool()  # (B, L)
     drop = torch.rand(b, generator=gen) < cfg.text_dropout
-    text[drop] = data["empty_states"].float()
+    states[drop] = _pad(data["empty_states"][None], length).float()
+    mask[drop] = _pad(data["empty_mask"][None], length).bool()
     present = torch.rand(b, generator=gen) < cfg.i2v_fraction
-    condition = i2v_condition(data["first_latents"][idx].float(), tuple(x0.shape), present=present)
+    condition = arch.condition(data["first_latents"][idx].float(), tuple(x0.shape), present)
     noise = torch.randn(x0.shape, generator=gen)
     sigma = train_timesteps(b, gen, cfg.train_shift)
-    return x0, text, condition, noise, sigma
+    return x0, arch.text(states, mask), condition, noise, sigma
+
+
+def build_model(cfg: TeacherTrainConfig):
+    """A fresh transformer of the preset, or the one in cfg.init."""
+    if not cfg.init:
+        return build_transformer(cfg.preset)
+    import diffusers
+
+    from accvideo.backbones.miniature import read_class_name
+
+    return getattr(diffusers, architecture(read_class_name(Path(cfg.init))).class_name).from_pretrained(cfg.init)
+
+
+def proxy_parts(cfg: TeacherTrainConfig) -> tuple:
+    """The VAE and text encoder the proxy decodes and prompts with."""
+    from accvideo.models.autoencoder import ShapesAutoencoder
+    from accvideo.models.text import MiniLMTextEncoder
+
+    return ShapesAutoencoder.from_pretrained(cfg.vae).eval(), MiniLMTextEncoder()
 
 
 def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
     """Flow-matching training with text and first-frame dropout; returns the exported folder (None at stop_at)."""
-    from diffusers import WanTransformer3DModel
-
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
-    data = torch.load(cfg.data, map_location="cpu", weights_only=False)
+    data = load_teacher_data(cfg.data)
     torch.manual_seed(cfg.seed)
-    model = (WanTransformer3DModel.from_pretrained(cfg.init) if cfg.init else build_transformer(cfg.preset)).train()
+    model = build_model(cfg).train()
+    arch = architecture(model)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     objects = {"model": model, "ema": ema, "optimizer": opt}
     start, elapsed = open_run(out, asdict(cfg), resume, objects)
+    cpu = read_cpu_seconds(out) if resume else 0.0
     log = LossLog(out / "loss.csv", ["loss", "lr"], resume_step=start if resume else None)
+    proxy = ProxySettings(prompts=cfg.eval_prompts)
+    proxy_log = LossLog(out / "proxy.csv", ["wall_minutes", "cpu_minutes", *proxy.fields()],
+                        resume_step=start if resume else None)
+    parts = proxy_parts(cfg) if cfg.eval_every else None
     n = len(data["latents"])
     end = min(cfg.steps, cfg.stop_at or cfg.steps)
     bar = tqdm(range(start, end), initial=start, total=cfg.steps, desc="train-teacher")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for step in bar:
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the batch depends only on (seed, step)
         idx = torch.randperm(n, generator=gen)[: cfg.batch_size]
-        x0, text, condition, noise, sigma = _batch(data, idx, cfg, gen)
-        lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
+        x0, text, condition, noise, sigma = _batch(data, idx, cfg, step, gen, arch)
+        lr = step_lr(step, cfg)
         for group in opt.param_groups:
             group["lr"] = lr
-        v = velocity(model, forward_diffuse(x0, noise, sigma), sigma, text, condition)
+        v = arch.velocity(model, forward_diffuse(x0, noise, sigma), sigma, text, condition)
         loss = flow_matching_loss(v, x0, noise).mean()
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {step}; the last good checkpoint is {out / 'checkpoint.pt'}")
+            raise FloatingPointError(f"loss is {loss.item()} at step {step}; the last good checkpoint is {out / CHECKPOINT}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -130,10 +157,18 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
                 pe.lerp_(pm, 1 - cfg.ema)
         log.append(step + 1, loss=loss.item(), lr=lr)
         bar.set_postfix(loss=f"{loss.item():.4f}")
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
-            now = time.perf_counter()
-            elapsed, t0 = elapsed + now - t0, now
-            write_run_checkpoint(out, objects, step + 1, elapsed)
+        now, cnow = time.perf_counter(), time.process_time()
+        elapsed, cpu, t0, c0 = elapsed + now - t0, cpu + cnow - c0, now, cnow
+        if parts and (step + 1) % cfg.eval_every == 0:  # before the checkpoint: a kill mid-eval redoes both
+            row = proxy_eval(ema, *parts, proxy)
+            proxy_log.append(step + 1, wall_minutes=elapsed / 60, cpu_minutes=cpu / 60, **row)
+            bar.write(f"step {step + 1}: proxy " + " ".join(f"{k}={v:.3g}" for k, v in row.items()))
+            t0, c0 = time.perf_counter(), time.process_time()  # the proxy's own time is not training time
+        out_of_time = cfg.max_minutes is not None and elapsed >= 60 * cfg.max_minutes
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end or out_of_time:
+            write_run_checkpoint(out, objects, step + 1, elapsed, cpu_seconds=cpu)
+        if out_of_time:
+            return None
     if end < cfg.steps:
         return None
     return export_teacher(ema, out / "final", cfg, elapsed)

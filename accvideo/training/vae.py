@@ -38,6 +38,8 @@ class VAETrainConfig:
     stop_at: int | None = None  # end this invocation after this step, without exporting (continue with resume)
     init: str | None = None  # start from this trained VAE folder
     decoder_only: bool = False  # train the decoder alone: the latent space (and any teacher trained on it) stays valid
+    temporal_decoder: bool = False  # causal temporal convolutions across latent frames in the decoder
+    temporal_weight: float = 0.0  # weight of the frame-to-frame change loss (keeps motion smooth across groups)
     export_at_stop: bool = False  # with stop_at: export the model there instead of waiting for `steps`
 
 
@@ -50,6 +52,29 @@ def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tens
     """Per-element L1 + L2 reconstruction loss (unreduced)."""
     diff = recon - target
     return diff.abs() + diff.square()
+
+
+def temporal_change_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-element L1 error of the frame-to-frame change (B, C, F - 1, H, W), unreduced.
+
+    A decoder that reconstructs each group of frames on its own makes its errors jump at group boundaries;
+    this term sees those jumps directly.
+    """
+    return ((recon[:, :, 1:] - recon[:, :, :-1]) - (target[:, :, 1:] - target[:, :, :-1])).abs()
+
+
+def _from_init(cfg: VAETrainConfig):
+    """The VAE of cfg.init; given a temporal decoder when asked (its temporal mixes start at zero: same output)."""
+    from accvideo.models.autoencoder import ShapesAutoencoder
+
+    base = ShapesAutoencoder.from_pretrained(cfg.init)
+    if not cfg.temporal_decoder or base.config.temporal_decoder:
+        return base
+    config = {k: v for k, v in base.config.items() if not k.startswith("_")}
+    model = ShapesAutoencoder(**{**config, "temporal_decoder": True})
+    missing = model.load_state_dict(base.state_dict(), strict=False).missing_keys
+    assert all(k.startswith("temporal.") for k in missing), missing
+    return model
 
 
 def foreground_mask(x: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:
@@ -72,11 +97,12 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
     out = Path(cfg.out)
     torch.manual_seed(cfg.seed)
     if cfg.init:
-        model = ShapesAutoencoder.from_pretrained(cfg.init)
+        model = _from_init(cfg)
     elif cfg.decoder_only:
         raise ValueError("decoder-only training needs --init: the VAE whose latent space is kept")
     else:
-        model = ShapesAutoencoder(z_dim=cfg.z_dim, widths=cfg.widths, blocks_per_level=cfg.blocks_per_level)
+        model = ShapesAutoencoder(z_dim=cfg.z_dim, widths=cfg.widths, blocks_per_level=cfg.blocks_per_level,
+                                  temporal_decoder=cfg.temporal_decoder)
     if cfg.decoder_only:
         model.encoder.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
@@ -99,6 +125,9 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
         recon = model.decode(dist.sample()).sample
         weight = 1.0 + (cfg.foreground_weight - 1.0) * foreground_mask(x) if cfg.foreground_weight > 1 else 1.0
         rec = (reconstruction_loss(recon, x) * weight).mean()
+        if cfg.temporal_weight:
+            rec = rec + cfg.temporal_weight * (temporal_change_loss(recon, x) * weight[:, :, 1:]
+                                               if torch.is_tensor(weight) else temporal_change_loss(recon, x)).mean()
         kl = dist.kl().mean() / x[0].numel()
         loss = rec + cfg.kl_weight * kl
         opt.zero_grad(set_to_none=True)

@@ -1,0 +1,101 @@
+"""Teacher recipe search: train one arm for a fixed wall-clock budget, then score it on the fast proxy.
+
+Each arm is a TeacherTrainConfig (architecture preset, caption schedule, batch, learning rate, training
+sigma shift). The score is the proxy of accvideo.training.proxy on the arm's EMA weights: judged accuracy
+on canonical eval prompts (colour, shape, motion, size, all three; I2V motion and frame-0 PSNR) and the
+loss rise per swapped caption word. One row per arm is appended to OUT/arms.csv; `--table` prints them all
+as markdown.
+
+    python bench/teacher_recipe.py --arm hy-canonical --minutes 25 --preset shapes-hy --canonical-until 100000
+    python bench/teacher_recipe.py --arm wan-xs-mix --minutes 25 --preset shapes-xs --batch-size 16 --lr 5e-4
+    python bench/teacher_recipe.py --table
+
+An arm stopped early continues where it was (its run folder resumes bit-exactly); a finished arm is not
+trained again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import torch
+
+from accvideo.training.proxy import ProxySettings, proxy_eval
+from accvideo.training.state import CHECKPOINT, load_checkpoint
+from accvideo.training.teacher import TeacherTrainConfig, build_model, proxy_parts, train_teacher
+
+ARM_FIELDS = ("preset", "batch_size", "lr", "canonical_until", "canonical_fraction", "train_shift", "ema")
+
+
+def run_arm(args: argparse.Namespace) -> dict:
+    """Train (or finish training) one arm and score its EMA weights."""
+    out = Path(args.out) / args.arm
+    cfg = TeacherTrainConfig(data=args.data, out=str(out), vae=args.vae, preset=args.preset, steps=args.steps,
+                             batch_size=args.batch_size, lr=args.lr, canonical_until=args.canonical_until,
+                             canonical_fraction=args.canonical_fraction, train_shift=args.train_shift,
+                             ema=args.ema, decay_steps=args.steps, threads=args.threads, max_minutes=args.minutes)
+    resume = (out / CHECKPOINT).is_file()
+    if not resume or load_checkpoint(out / CHECKPOINT)["elapsed"] < 60 * args.minutes:
+        train_teacher(cfg, resume=resume)
+    state = load_checkpoint(out / CHECKPOINT)
+    model = build_model(cfg)
+    model.load_state_dict(state["ema"])
+    scores = proxy_eval(model.eval(), *proxy_parts(cfg), ProxySettings(prompts=args.prompts))
+    row = {"arm": args.arm, "minutes": round(state["elapsed"] / 60, 1), "steps": state["step"],
+           "cpu_minutes": round(state.get("cpu_seconds", 0.0) / 60, 1),
+           **{k: getattr(cfg, k) for k in ARM_FIELDS}, **{k: round(v, 4) for k, v in scores.items()}}
+    table = Path(args.out) / "arms.csv"
+    new = not table.is_file()
+    with table.open("a", newline="") as f:
+        writer = csv.DictWriter(f, list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    return row
+
+
+def markdown(path: Path) -> str:
+    """arms.csv as a markdown table: rise and judged accuracy per arm."""
+    rows = list(csv.DictReader(path.open()))
+    cols = ["arm", "preset", "minutes", "steps", "rise_motion", "rise_shape", "rise_colour", "t2v_motion",
+            "t2v_shape", "t2v_all_three", "i2v_motion"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = [f"{100 * float(r[c]):.1f} %" if c.startswith(("rise", "t2v", "i2v")) else r[c] for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arm", help="the arm's name (its run folder under --out)")
+    p.add_argument("--minutes", type=float, default=25.0, help="wall-clock training budget of the arm")
+    p.add_argument("--data", default="runs/teacher_data.safetensors")
+    p.add_argument("--vae", default="assets/vae")
+    p.add_argument("--out", default="runs/recipe")
+    p.add_argument("--preset", default="shapes-hy")
+    p.add_argument("--steps", type=int, default=20000, help="the cosine horizon (the budget ends the arm first)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--canonical-until", type=int, default=0)
+    p.add_argument("--canonical-fraction", type=float, default=0.3)
+    p.add_argument("--train-shift", type=float, default=3.0)
+    p.add_argument("--ema", type=float, default=0.995)
+    p.add_argument("--prompts", type=int, default=48, help="canonical eval prompts of the proxy")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--table", action="store_true", help="print OUT/arms.csv as markdown and exit")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.table:
+        print(markdown(Path(args.out) / "arms.csv"))
+        return
+    if not args.arm:
+        p.error("--arm is required to train an arm")
+    print(json.dumps(run_arm(args)))
+
+
+if __name__ == "__main__":
+    main()
