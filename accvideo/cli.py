@@ -178,7 +178,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
         state = PartialState()
         device, main_process = state.device, state.is_main_process
-    gen = VideoGenerator.from_folder(str(folder), device=device, options=load_options(args))
+    try:
+        gen = VideoGenerator.from_folder(str(folder), device=device, options=load_options(args))
+    except (OSError, ValueError) as err:  # truncated weights, an invalid config.json: the folder, not the code
+        raise BadInput(f"cannot load the model in {folder}: {str(err).splitlines()[0]}") from err
     for job in jobs:
         image = images[job.image][None] if job.image is not None else None
         out = gen([job.prompt], [job.seed], steps=args.steps, guidance=args.guidance, height=height, width=width,

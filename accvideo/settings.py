@@ -39,8 +39,20 @@ class SamplingSettings:
 
     @classmethod
     def load(cls, folder: Path) -> SamplingSettings:
-        """Read accvideo.json from a model folder."""
-        return cls(**json.loads((folder / SETTINGS_FILE).read_text()))
+        """Read accvideo.json from a model folder; ValueError naming the file when it is not valid."""
+        from dataclasses import fields
+
+        path = Path(folder) / SETTINGS_FILE
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from err
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+        return cls(**data)
 
     def save(self, folder: Path) -> None:
         """Write accvideo.json into a model folder."""

@@ -111,3 +111,28 @@ def test_student_not_shipped_is_a_clear_error(tmp_path):
         pytest.skip("a student is shipped")
     proc = run_cli("generate", "--model", "student", "--prompt", "a red circle", "--output", str(tmp_path / "s.mp4"))
     assert proc.returncode == 2 and "student" in proc.stderr and "distillation" in proc.stderr
+
+
+@pytest.mark.parametrize("damage, message", [("truncated-weights", "cannot load the model"),
+                                             ("config-json", "config.json"),
+                                             ("settings-key", "unknown setting(s) bogus"),
+                                             ("settings-json", "accvideo.json: not valid JSON")])
+def test_damaged_model_folder_is_a_one_line_error(damage, message, tiny_model_dir, tmp_path):
+    import shutil
+
+    shutil.copytree(tiny_model_dir.parent, tmp_path / "copy")
+    model = tmp_path / "copy" / tiny_model_dir.name
+    if damage == "truncated-weights":
+        weights = next(model.glob("*.safetensors"))
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif damage == "config-json":
+        (model / "config.json").write_text("{bad")
+    elif damage == "settings-key":
+        settings = json.loads((model / "accvideo.json").read_text())
+        (model / "accvideo.json").write_text(json.dumps({**settings, "bogus": 1}))
+    else:
+        (model / "accvideo.json").write_text("{bad")
+    out = tmp_path / "x.mp4"
+    proc = run_cli("generate", "--model", str(model), "--prompt", "a red circle", "--output", str(out))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()

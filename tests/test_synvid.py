@@ -207,3 +207,36 @@ def test_bad_settings_end_in_one_line(tiny_model_dir, tmp_path, extra, message):
                 "--shard-size", "2", "--batch-size", "2", *extra])
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_resume_re_records_a_damaged_shard(plain_run, model_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "damaged"
+    shutil.copytree(plain_run, out)
+    (out / "COMPLETE").unlink()  # as if killed before the end
+    (out / "manifest.jsonl").unlink()
+    shard = out / "shards" / "shard-00001.safetensors"
+    data = bytearray(shard.read_bytes())
+    data[-100:] = bytes(100)
+    shard.write_bytes(bytes(data))
+    resumed = run(synvid_args(model_dir, out, "--resume"))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert_same_dataset(plain_run, out)  # shard 1 recorded again, not marked COMPLETE as it was
+    assert run(["synvid", "verify", str(out)]).returncode == 0
+
+
+@pytest.mark.parametrize("damage", ["manifest-line", "manifest-id", "settings-json", "settings-samples"])
+def test_malformed_manifest_or_settings_is_named(plain_run, tmp_path, damage):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(plain_run, bad)
+    target = {"manifest-line": "manifest.jsonl", "manifest-id": "manifest.jsonl", "settings-json": "synvid.json",
+              "settings-samples": "synvid.json"}[damage]
+    text = {"manifest-line": "{broken\n", "manifest-id": '{"id": "zero"}\n', "settings-json": "{",
+            "settings-samples": '{"samples": "many"}'}[damage]
+    (bad / target).write_text(text)
+    for command, code in (("info", 2), ("verify", 1)):
+        proc = run(["synvid", command, str(bad)])
+        assert proc.returncode == code and target in proc.stderr and "Traceback" not in proc.stderr

@@ -60,12 +60,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def dataset_info(root: Path) -> dict:
     """Counts, tasks, bytes on disk and the prompt-length histogram (words) of a SynVid folder."""
-    from accvideo.synvid.dataset import read_manifest
+    from accvideo.synvid.dataset import read_manifest, read_settings
 
     records = read_manifest(root)
-    settings = json.loads((root / "synvid.json").read_text())
+    settings = read_settings(root)
     size = sum(p.stat().st_size for p in (root / "shards").glob("*") if p.is_file())
-    words = [len(r["prompt"].split()) for r in records]
+    words = [len(str(r.get("prompt", "")).split()) for r in records]
     hist = Counter()
     for w in words:
         lo = max(b for b in HIST_BINS if b <= w)

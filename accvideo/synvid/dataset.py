@@ -19,14 +19,38 @@ class SynVidError(ValueError):
     """A SynVid folder that is incomplete, corrupt or inconsistent; the message names the file."""
 
 
+def read_settings(root: Path) -> dict:
+    """synvid.json as a dict; SynVidError naming the file when it is missing or not a JSON object."""
+    path = Path(root) / SETTINGS
+    if not path.exists():
+        raise SynVidError(f"{root} is not a SynVid folder (no {SETTINGS})")
+    try:
+        settings = json.loads(path.read_text())
+    except ValueError as err:
+        raise SynVidError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(settings, dict) or not isinstance(settings.get("samples"), int):
+        raise SynVidError(f"{path}: not SynVid settings (no integer 'samples')")
+    return settings
+
+
 def read_manifest(root: Path) -> list[dict]:
     """The manifest's records, sorted by id; raises SynVidError when ids are missing or repeated."""
     path = root / MANIFEST
     if not (root / COMPLETE).exists() or not path.exists():
         raise SynVidError(f"{root} is not a complete SynVid dataset (no {COMPLETE} marker or {MANIFEST})")
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("id"), int):
+                raise ValueError("no integer 'id'")
+        except ValueError as err:
+            raise SynVidError(f"{path}:{lineno}: not a manifest record ({err})") from err
+        records.append(record)
     ids = Counter(r["id"] for r in records)
-    settings = json.loads((root / SETTINGS).read_text())
+    settings = read_settings(root)
     if sorted(ids) != list(range(settings["samples"])) or max(ids.values()) != 1:
         raise SynVidError(f"{path}: ids are not exactly 0..{settings['samples'] - 1} once each")
     return sorted(records, key=lambda r: r["id"])
@@ -57,9 +81,7 @@ class SynVidDataset(torch.utils.data.Dataset):
 
     def __init__(self, root: str | Path, verify: bool = True):
         self.root = Path(root)
-        if not (self.root / SETTINGS).exists():
-            raise SynVidError(f"{self.root} is not a SynVid folder (no {SETTINGS})")
-        self.settings = json.loads((self.root / SETTINGS).read_text())
+        self.settings = read_settings(self.root)
         self.records = read_manifest(self.root)
         self.sigmas = torch.tensor(self.settings["sigmas"], dtype=torch.float32)
         for name in sorted({r["shard"] for r in self.records}):

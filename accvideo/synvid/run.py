@@ -120,7 +120,7 @@ def generate_synvid(generator, requests: list[SampleRequest], settings: SynVidSe
     if store.is_complete():
         return store.root
     mine = [k for k in range(settings.n_shards) if k % state.num_processes == state.process_index]
-    todo = [k for k in mine if not store.shard_done(k)]
+    todo = [k for k in mine if not store.shard_intact(k)]
     total = sum(min(settings.shard_size, settings.samples - k * settings.shard_size) for k in mine)
     bar = tqdm(total=total, initial=total - sum(min(settings.shard_size, settings.samples - k * settings.shard_size)
                                                  for k in todo),

@@ -95,6 +95,22 @@ class SynVidStore:
         """A shard is done when its tensors and its manifest are both in place."""
         return self.shard_path(k).exists() and self.shard_manifest_path(k).exists()
 
+    def shard_intact(self, k: int) -> bool:
+        """Done, readable, and every sample's checksum equal to its manifest line (a resumed run re-records
+        a shard that fails this, instead of marking a damaged dataset COMPLETE)."""
+        if not self.shard_done(k):
+            return False
+        try:
+            tensors = load_file(str(self.shard_path(k)))
+            records = [json.loads(line) for line in self.shard_manifest_path(k).read_text().splitlines() if line]
+            for rec in records:
+                sample = {key.split(".", 1)[1]: t for key, t in tensors.items() if key.split(".", 1)[0] == str(rec["id"])}
+                if set(FIELDS) - set(sample) or sample_checksum(sample) != rec["sha256"]:
+                    return False
+            return bool(records)
+        except Exception:  # unreadable tensors or manifest: re-record the shard
+            return False
+
     def write_chunk(self, first_id: int, samples: list[dict[str, torch.Tensor]]) -> None:
         tensors = {f"{first_id + j}.{name}": s[name] for j, s in enumerate(samples) for name in field_names(s)}
         write_tensors(self.chunk_path(first_id), tensors)
