@@ -313,7 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    import warnings
+
     args = build_parser().parse_args(argv)
+    warnings.formatwarning = lambda message, *_: f"accvideo: warning: {message}\n"  # one line, as errors are
     try:
         return args.func(args)
     except BadInput as err:

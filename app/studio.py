@@ -112,8 +112,11 @@ def _text_to_video_tab(runner: StudioRunner, settings: list) -> None:
         run = gr.Button("Generate", variant="primary", elem_id="t2v-generate")
         outputs = _outputs("t2v")
 
-        def text_to_video(prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
-            return _compare(runner, progress, prompt, seed, *rest)
+        def text_to_video(prompt, seed, teacher_steps, student_steps, guidance, height, width, frames,
+                          progress=gr.Progress(track_tqdm=True)):
+            """Teacher and student clips of one prompt from the same seed (named parameters: the API shows them)."""
+            return _compare(runner, progress, prompt, seed, teacher_steps, student_steps, guidance, height, width,
+                            frames)
 
         def cached(prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
             return _compare(runner, progress, prompt, seed, *rest, cache=True)
@@ -153,8 +156,11 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
                 raise gr.Error(str(err), print_exception=False) from err
             return first, caption, clip_seed
 
-        def image_to_video(image, prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
-            return _compare(runner, progress, prompt, seed, *rest, image=image, image_to_video=True)
+        def image_to_video(image, prompt, seed, teacher_steps, student_steps, guidance, height, width, frames,
+                           progress=gr.Progress(track_tqdm=True)):
+            """Teacher and student clips from one first frame and prompt (named parameters: the API shows them)."""
+            return _compare(runner, progress, prompt, seed, teacher_steps, student_steps, guidance, height, width,
+                            frames, image=image, image_to_video=True)
 
         def cached(image, prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
             return _compare(runner, progress, prompt, seed, *rest, image=image, image_to_video=True, cache=True)

@@ -136,3 +136,16 @@ def test_damaged_model_folder_is_a_one_line_error(damage, message, tiny_model_di
     proc = run_cli("generate", "--model", str(model), "--prompt", "a red circle", "--output", str(out))
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_long_prompt_is_cut_with_a_one_line_warning(tiny_model_dir, tmp_path):
+    out = tmp_path / "long.mp4"
+    prompt = "a small red circle moving left on a gray background " * 20  # about 200 tokens
+    proc = run_cli("generate", "--model", str(tiny_model_dir), "--prompt", prompt, "--output", str(out),
+                   "--steps", "1", "--json")
+    assert proc.returncode == 0 and out.exists()
+    warning = [line for line in proc.stderr.splitlines() if line.startswith("accvideo: warning:")]
+    assert len(warning) == 1 and "cut to the text encoder's 128" in warning[0]
+    again = run_cli("generate", "--model", str(tiny_model_dir), "--prompt", "a red circle", "--output", str(out),
+                    "--steps", "1", "--json")
+    assert again.returncode == 0 and f"accvideo: warning: replacing {out}" in again.stderr

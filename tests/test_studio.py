@@ -98,6 +98,14 @@ def test_text_to_video_and_image_to_video_endpoints(client, runner):
     check_pair(client.predict(handle_file(str(sample)), "a cyan circle", 5, *SETTINGS, api_name="/image_to_video"))
 
 
+def test_api_parameters_have_names(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {"/text_to_video": ["prompt", "seed"], "/image_to_video": ["image", "prompt", "seed"]}
+    for endpoint, first in names.items():
+        params = [p["parameter_name"] for p in api[endpoint]["parameters"]]
+        assert params == [*first, "teacher_steps", "student_steps", "guidance", "height", "width", "frames"]
+
+
 def test_eight_concurrent_requests_are_all_answered(client):
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda seed: client.predict(f"{PROMPT} {seed}", seed, *SETTINGS,

@@ -47,6 +47,12 @@ class MiniLMTextEncoder:
 
     @torch.no_grad()
     def _encode_new(self, prompts: list[str]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        import warnings
+
+        for prompt, ids in zip(prompts, self.tokenizer(prompts, truncation=False)["input_ids"]):
+            if len(ids) > self.max_tokens:
+                warnings.warn(f"a prompt of {len(ids)} tokens is cut to the text encoder's {self.max_tokens}: "
+                              f"{prompt[:40]!r}...", stacklevel=3)
         tokens = self.tokenizer(prompts, padding="longest", truncation=True, max_length=self.max_tokens,
                                 return_tensors="pt").to(self.device)
         states = self.model(**tokens).last_hidden_state  # (B, l, D), l = longest prompt in the batch
