@@ -20,19 +20,23 @@ def text_encoder():
     return MiniLMTextEncoder()
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    """A model folder with a random tiny WanTransformer3DModel and a random tiny VAE beside it."""
+def make_tiny_model(root, preset: str):
+    """root/model: a random transformer of a tiny preset (either architecture), with a random tiny VAE in root/vae."""
     from accvideo.models.autoencoder import ShapesAutoencoder
     from accvideo.models.teacher import build_transformer
     from accvideo.pipeline import SamplingSettings
 
-    root = tmp_path_factory.mktemp("tiny")
     torch.manual_seed(0)
     ShapesAutoencoder(widths=(8, 16), blocks_per_level=1).save_pretrained(root / "vae")
-    build_transformer("test").save_pretrained(root / "model")
+    build_transformer(preset).save_pretrained(root / "model")
     SamplingSettings(kind="teacher", steps=4, guidance=3.0, vae="../vae").save(root / "model")
     return root / "model"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A model folder with a random tiny WanTransformer3DModel and a random tiny VAE beside it."""
+    return make_tiny_model(tmp_path_factory.mktemp("tiny"), "test")
 
 
 @pytest.fixture(scope="session")

@@ -11,16 +11,9 @@ import torch
 @pytest.fixture(scope="module")
 def hy_model_dir(tmp_path_factory):
     """A model folder with a random tiny HunyuanVideoTransformer3DModel (latent_concat I2V) and a tiny VAE."""
-    from accvideo.models.autoencoder import ShapesAutoencoder
-    from accvideo.models.teacher import build_transformer
-    from accvideo.pipeline import SamplingSettings
+    from conftest import make_tiny_model
 
-    root = tmp_path_factory.mktemp("tiny-hy")
-    torch.manual_seed(0)
-    ShapesAutoencoder(widths=(8, 16), blocks_per_level=1).save_pretrained(root / "vae")
-    build_transformer("test-hy").save_pretrained(root / "model")
-    SamplingSettings(kind="teacher", steps=4, guidance=3.0, vae="../vae").save(root / "model")
-    return root / "model"
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-hy"), "test-hy")
 
 
 def test_text_is_states_mask_and_pooled_sentence_vector(hy_model_dir, text_encoder):
