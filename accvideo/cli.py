@@ -202,28 +202,39 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
     """Train the ShapesAutoencoder."""
     from accvideo.training.vae import VAETrainConfig, train_vae
 
-    cfg = VAETrainConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         foreground_weight=args.foreground_weight, init=args.init, decoder_only=args.decoder_only,
-                         warmup=args.warmup, stop_at=args.stop_at, threads=args.threads,
-                         export_at_stop=args.export, temporal_decoder=args.temporal_decoder,
-                         temporal_weight=args.temporal_weight)
-    print(train_vae(cfg, resume=args.resume))
+    try:
+        cfg = VAETrainConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                             foreground_weight=args.foreground_weight, init=args.init, decoder_only=args.decoder_only,
+                             warmup=args.warmup, stop_at=args.stop_at, threads=args.threads,
+                             export_at_stop=args.export, temporal_decoder=args.temporal_decoder,
+                             temporal_weight=args.temporal_weight)
+        print(train_vae(cfg, resume=args.resume))
+    except ValueError as err:  # settings, an unreadable checkpoint or init folder
+        raise BadInput(str(err)) from err
     return 0
 
 
 def cmd_train_teacher(args: argparse.Namespace) -> int:
     """Prepare the latent dataset if needed, then train the teacher."""
+    import torch
+
     from accvideo.training.teacher import TeacherTrainConfig, prepare_teacher_data, train_teacher
 
-    if not Path(args.data).exists():
-        prepare_teacher_data(args.vae, args.data, args.clips)
-    cfg = TeacherTrainConfig(data=args.data, out=args.out, vae=args.vae, preset=args.preset, steps=args.steps,
-                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, init=args.init,
-                             threads=args.threads, warmup=args.warmup, decay_steps=args.decay_steps, ema=args.ema,
-                             canonical_until=args.canonical_until, canonical_fraction=args.canonical_fraction,
-                             eval_every=args.eval_every, eval_prompts=args.eval_prompts,
-                             checkpoint_every=args.checkpoint_every, stop_at=args.stop_at)
-    print(train_teacher(cfg, resume=args.resume))
+    try:  # settings are checked before hours of work start
+        cfg = TeacherTrainConfig(data=args.data, out=args.out, vae=args.vae, preset=args.preset, steps=args.steps,
+                                 batch_size=args.batch_size, lr=args.lr, seed=args.seed, init=args.init,
+                                 threads=args.threads, warmup=args.warmup, decay_steps=args.decay_steps, ema=args.ema,
+                                 canonical_until=args.canonical_until, canonical_fraction=args.canonical_fraction,
+                                 eval_every=args.eval_every, eval_prompts=args.eval_prompts,
+                                 checkpoint_every=args.checkpoint_every, stop_at=args.stop_at)
+        if args.clips < 1:
+            raise ValueError(f"--clips must be at least 1, got {args.clips}")
+        if not Path(args.data).exists():
+            torch.set_num_threads(args.threads)
+            prepare_teacher_data(args.vae, args.data, args.clips)
+        print(train_teacher(cfg, resume=args.resume))
+    except ValueError as err:  # settings, a data file or checkpoint that is not ours
+        raise BadInput(str(err)) from err
     return 0
 
 

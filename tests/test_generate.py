@@ -57,53 +57,6 @@ def test_prompts_file_txt_and_jsonl(tiny_model_dir, tmp_path, capsys):
     assert record["seed"] == 5 and read_mp4(tmp_path / "b" / "0000.mp4").shape == (5, 64, 64, 3)
 
 
-@pytest.mark.parametrize("case", ["empty-prompt", "unknown-model", "bad-frames", "image-size", "not-image",
-                                  "prompts-missing", "jsonl-broken", "guidance-nan", "guidance-inf", "frames-0",
-                                  "height-0", "width-0", "steps-huge", "seed-huge", "prompts-csv", "jsonl-number",
-                                  "output-folder"])
-def test_bad_input_one_line_exit_2_no_file(case, tiny_model_dir, tmp_path):
-    out = tmp_path / "x.mp4"
-    base = ["generate", "--model", str(tiny_model_dir), "--output", str(out), "--steps", "1"]
-    small = tmp_path / "small.png"
-    write_png(small, np.zeros((32, 32, 3), np.uint8))
-    junk = tmp_path / "junk.png"
-    junk.write_bytes(b"not an image at all")
-    broken = tmp_path / "b.jsonl"
-    broken.write_text("{not json\n")
-    csv_file = tmp_path / "p.csv"
-    csv_file.write_text("prompt\na red circle\n")
-    number = tmp_path / "n.jsonl"
-    number.write_text('{"prompt": 5}\n')
-    args = {
-        "empty-prompt": base + ["--prompt", "  "],
-        "unknown-model": ["generate", "--model", str(tmp_path / "nope"), "--prompt", "a", "--output", str(out)],
-        "bad-frames": base + ["--prompt", "a red circle", "--frames", "16"],
-        "image-size": base + ["--prompt", "a red circle", "--image", str(small)],
-        "not-image": base + ["--prompt", "a red circle", "--image", str(junk)],
-        "prompts-missing": base + ["--prompts", str(tmp_path / "missing.txt")],
-        "jsonl-broken": base + ["--prompts", str(broken)],
-        "guidance-nan": base + ["--prompt", "a red circle", "--guidance", "nan"],
-        "guidance-inf": base + ["--prompt", "a red circle", "--guidance", "inf"],
-        "frames-0": base + ["--prompt", "a red circle", "--frames", "0"],
-        "height-0": base + ["--prompt", "a red circle", "--height", "0"],
-        "width-0": base + ["--prompt", "a red circle", "--width", "0"],
-        "steps-huge": ["generate", "--model", str(tiny_model_dir), "--output", str(out), "--prompt", "a",
-                       "--steps", "100000"],
-        "seed-huge": base + ["--prompt", "a red circle", "--seed", "99999999999999999999"],
-        "prompts-csv": base + ["--prompts", str(csv_file)],
-        "jsonl-number": base + ["--prompts", str(number)],
-        "output-folder": ["generate", "--model", str(tiny_model_dir), "--prompt", "a", "--output", str(tmp_path)],
-    }[case]
-    proc = run_cli(*args)
-    assert proc.returncode == 2
-    assert {"guidance-nan": "finite", "steps-huge": "from 1 to 1000", "seed-huge": "from 0 to",
-            "prompts-csv": ".txt", "jsonl-number": "must be a string", "frames-0": "frames",
-            "output-folder": "is a folder"}.get(case, "") in proc.stderr
-    err_lines = proc.stderr.strip().splitlines()
-    assert len(err_lines) == 1 and err_lines[0].startswith("accvideo: error:")
-    assert not out.exists() and not list(tmp_path.glob("*.mp4"))
-
-
 def test_student_not_shipped_is_a_clear_error(tmp_path):
     from accvideo.pipeline import SHIPPED
 
@@ -111,31 +64,6 @@ def test_student_not_shipped_is_a_clear_error(tmp_path):
         pytest.skip("a student is shipped")
     proc = run_cli("generate", "--model", "student", "--prompt", "a red circle", "--output", str(tmp_path / "s.mp4"))
     assert proc.returncode == 2 and "student" in proc.stderr and "distillation" in proc.stderr
-
-
-@pytest.mark.parametrize("damage, message", [("truncated-weights", "cannot load the model"),
-                                             ("config-json", "config.json"),
-                                             ("settings-key", "unknown setting(s) bogus"),
-                                             ("settings-json", "accvideo.json: not valid JSON")])
-def test_damaged_model_folder_is_a_one_line_error(damage, message, tiny_model_dir, tmp_path):
-    import shutil
-
-    shutil.copytree(tiny_model_dir.parent, tmp_path / "copy")
-    model = tmp_path / "copy" / tiny_model_dir.name
-    if damage == "truncated-weights":
-        weights = next(model.glob("*.safetensors"))
-        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    elif damage == "config-json":
-        (model / "config.json").write_text("{bad")
-    elif damage == "settings-key":
-        settings = json.loads((model / "accvideo.json").read_text())
-        (model / "accvideo.json").write_text(json.dumps({**settings, "bogus": 1}))
-    else:
-        (model / "accvideo.json").write_text("{bad")
-    out = tmp_path / "x.mp4"
-    proc = run_cli("generate", "--model", str(model), "--prompt", "a red circle", "--output", str(out))
-    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
-    assert not out.exists()
 
 
 def test_long_prompt_is_cut_with_a_one_line_warning(tiny_model_dir, tmp_path):

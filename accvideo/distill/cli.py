@@ -17,7 +17,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
         try:
             print(export_checkpoint(args.out))
-        except FileNotFoundError as err:
+        except (FileNotFoundError, ValueError) as err:
             raise BadInput(str(err)) from err
         return 0
     if not args.data:

@@ -16,6 +16,22 @@ CHECKPOINT_FORMAT = "accvideo-checkpoint-1"  # safetensors for tensors, JSON for
 CHECKPOINT = "checkpoint.json"  # a run folder's checkpoint (the tensors sit beside it)
 
 
+def check_config(cfg, at_least_one: tuple[str, ...], positive: tuple[str, ...], fractions: tuple[str, ...] = ()) -> None:
+    """ValueError (one line, naming the field) unless counts are >= 1, rates finite and > 0, fractions in [0, 1]."""
+    import math
+
+    for name in at_least_one:
+        if getattr(cfg, name) is not None and getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    for name in positive:
+        value = getattr(cfg, name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    for name in fractions:
+        if not 0 <= getattr(cfg, name) <= 1:
+            raise ValueError(f"{name} must be from 0 to 1, got {getattr(cfg, name)}")
+
+
 def rng_state() -> dict[str, Any]:
     """Every global random state a training loop may touch."""
     return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
@@ -102,6 +118,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     path = Path(path)
+    legacy = path.with_suffix(".pt")
+    if not path.is_file() and legacy.is_file():
+        raise ValueError(f"{legacy} is a checkpoint of an older version (a pickle, which is never loaded: it could run "
+                         f"code); start the run again, or export its weights with that older version")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:

@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from accvideo.models.teacher import architecture, build_transformer
+from accvideo.models.teacher import architecture, build_transformer, preset_names
 from accvideo.schedules import forward_diffuse, train_timesteps
 from accvideo.training.proxy import ProxySettings, proxy_eval
-from accvideo.training.state import (CHECKPOINT, LossLog, cosine_lr, open_run, read_cpu_seconds, wsd_lr,
-                                     write_run_checkpoint)
+from accvideo.training.state import (CHECKPOINT, LossLog, check_config, cosine_lr, open_run, read_cpu_seconds,
+                                     wsd_lr, write_run_checkpoint)
 from accvideo.training.teacher_data import load_teacher_data, prepare_teacher_data  # noqa: F401 (re-exported)
 
 
@@ -52,6 +52,13 @@ class TeacherTrainConfig:
     init: str | None = None  # start from these transformer weights instead of random
     stop_at: int | None = None  # end this invocation after this step, without exporting (continue with resume)
     max_minutes: float | None = None  # end this invocation once the run has trained this many wall minutes
+
+    def __post_init__(self):
+        check_config(self, ("steps", "batch_size", "checkpoint_every", "eval_prompts", "threads", "decay_steps",
+                            "stop_at"), ("lr", "max_minutes"), ("ema", "text_dropout", "i2v_fraction",
+                                                                 "canonical_fraction"))
+        if not self.init and self.preset not in preset_names():
+            raise ValueError(f"unknown preset {self.preset!r}; choose from {preset_names()}")
 
 
 def flow_matching_loss(v_pred: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

@@ -82,6 +82,9 @@ def load_teacher_data(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"teacher data not found: {path}")
+    if path.suffix == ".pt":
+        raise ValueError(f"{path} is teacher data of an older version (a pickle, which is never loaded: it could run "
+                         "code); prepare it again (train-teacher --data NEW.safetensors prepares a missing file)")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}

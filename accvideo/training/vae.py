@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from accvideo.latents import to_model_space
 from accvideo.shapes import random_spec, render, split_seeds
-from accvideo.training.state import LossLog, cosine_lr, open_run, write_run_checkpoint
+from accvideo.training.state import LossLog, check_config, cosine_lr, open_run, write_run_checkpoint
 
 
 @dataclass
@@ -40,6 +40,11 @@ class VAETrainConfig:
     decoder_only: bool = False  # train the decoder alone: the latent space (and any teacher trained on it) stays valid
     temporal_decoder: bool = False  # causal temporal convolutions across latent frames in the decoder
     temporal_weight: float = 0.0  # weight of the frame-to-frame change loss (keeps motion smooth across groups)
+
+    def __post_init__(self):
+        check_config(self, ("steps", "batch_size", "train_clips", "checkpoint_every", "threads", "stop_at"), ("lr",))
+        if self.batch_size > self.train_clips:
+            raise ValueError(f"batch_size {self.batch_size} is larger than train_clips {self.train_clips}")
     export_at_stop: bool = False  # with stop_at: export the model there instead of waiting for `steps`
 
 
