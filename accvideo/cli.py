@@ -207,7 +207,8 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
                              foreground_weight=args.foreground_weight, init=args.init, decoder_only=args.decoder_only,
                              warmup=args.warmup, stop_at=args.stop_at, threads=args.threads,
                              export_at_stop=args.export, temporal_decoder=args.temporal_decoder,
-                             temporal_weight=args.temporal_weight)
+                             temporal_weight=args.temporal_weight, keyframe_encoder=args.keyframe_encoder,
+                             widths=tuple(args.widths))
         print(train_vae(cfg, resume=args.resume))
     except ValueError as err:  # settings, an unreadable checkpoint or init folder
         raise BadInput(str(err)) from err
@@ -218,15 +219,23 @@ def cmd_train_teacher(args: argparse.Namespace) -> int:
     """Prepare the latent dataset if needed, then train the teacher."""
     import torch
 
-    from accvideo.training.teacher import TeacherTrainConfig, prepare_teacher_data, train_teacher
+    from accvideo.training.teacher import (TeacherTrainConfig, export_teacher_checkpoint, prepare_teacher_data,
+                                           train_teacher)
 
+    if args.export_checkpoint:
+        try:
+            print(export_teacher_checkpoint(args.out))
+        except (FileNotFoundError, ValueError, TypeError) as err:  # TypeError: a train_config.json not ours
+            raise BadInput(str(err)) from err
+        return 0
     try:  # settings are checked before hours of work start
         cfg = TeacherTrainConfig(data=args.data, out=args.out, vae=args.vae, preset=args.preset, steps=args.steps,
                                  batch_size=args.batch_size, lr=args.lr, seed=args.seed, init=args.init,
                                  threads=args.threads, warmup=args.warmup, decay_steps=args.decay_steps, ema=args.ema,
                                  canonical_until=args.canonical_until, canonical_fraction=args.canonical_fraction,
                                  eval_every=args.eval_every, eval_prompts=args.eval_prompts,
-                                 checkpoint_every=args.checkpoint_every, stop_at=args.stop_at)
+                                 checkpoint_every=args.checkpoint_every, stop_at=args.stop_at,
+                                 foreground_weight=args.foreground_weight)
         if args.clips < 1:
             raise ValueError(f"--clips must be at least 1, got {args.clips}")
         if not Path(args.data).exists():
@@ -277,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--temporal-decoder", action="store_true",
                    help="causal temporal convolutions across latent frames in the decoder")
     v.add_argument("--temporal-weight", type=float, default=0.0, help="weight of the frame-to-frame change loss")
+    v.add_argument("--keyframe-encoder", action="store_true",
+                   help="latent frame g encodes frame 4g only; the temporal decoder rebuilds the frames between")
+    v.add_argument("--widths", type=int, nargs="+", default=[32, 96], help="channels per resolution level")
     v.add_argument("--stop-at", type=int, help="end this invocation after this step")
     v.add_argument("--export", action="store_true", help="with --stop-at: export the VAE where it stops")
     v.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -298,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--canonical-until", type=int, default=0, help="steps that see canonical captions only")
     t.add_argument("--canonical-fraction", type=float, default=0.3, help="canonical caption probability after that")
     t.add_argument("--eval-every", type=int, default=0, help="steps between proxy evaluations (proxy.csv)")
+    t.add_argument("--foreground-weight", type=float, default=1.0,
+                   help="loss weight of latent cells on and around objects (background cells weigh 1)")
     t.add_argument("--eval-prompts", type=int, default=48, help="canonical eval prompts of the proxy")
     t.add_argument("--checkpoint-every", type=int, default=100)
     t.add_argument("--stop-at", type=int, help="end this invocation after this step")
@@ -305,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", help="start from this transformer folder")
     t.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    t.add_argument("--export-checkpoint", action="store_true",
+                   help="export the EMA of OUT's latest checkpoint to OUT/checkpoint-teacher (no training, no data)")
     t.set_defaults(func=cmd_train_teacher)
 
     from accvideo.synvid.cli import add_parser as add_synvid

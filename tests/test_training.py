@@ -177,3 +177,23 @@ def test_group_boundary_ratio_by_hand():
     # changes: into frames 1, 5, 9, 13 = 40 - 3 = 37 (first: 40 + 0 = 40), inside = 1
     assert group_boundary_ratio(jumpy) == pytest.approx((40 + 37 * 3) / 4 / 1.0)
     assert np.isnan(group_boundary_ratio(np.zeros((17, 4, 4, 3), np.uint8)))
+
+
+def test_keyframe_encoder_reads_only_each_groups_last_frame(tmp_path):
+    from accvideo.models.autoencoder import ShapesAutoencoder
+
+    final = train_vae(tiny_vae_cfg(tmp_path / "kf", steps=2, keyframe_encoder=True, temporal_decoder=True,
+                                   temporal_weight=1.0))
+    model = ShapesAutoencoder.from_pretrained(final).eval()
+    assert model.config.keyframe_encoder and model.encoder[1].in_channels == 3 * 4  # pixel-unshuffled RGB
+    x = torch.rand(2, 3, 17, 64, 64) * 2 - 1
+    between = x.clone()
+    between[:, :, [1, 2, 3, 5, 6, 7, 9, 13, 14, 15]] = 0.0  # frames inside groups
+    keys = x.clone()
+    keys[:, :, 8] = -x[:, :, 8]  # the key frame of latent frame 2
+    with torch.no_grad():
+        z, z_between, z_keys = (model.encode(v).latent_dist.mean for v in (x, between, keys))
+        assert model.decode(z).sample.shape == x.shape
+    assert torch.equal(z, z_between)  # frames between the keys do not enter the latent
+    changed = (z - z_keys).abs().amax(dim=(0, 1, 3, 4))  # per latent frame
+    assert changed[2] > 0 and changed[[0, 1, 3, 4]].eq(0).all()

@@ -5,7 +5,10 @@ encodes frames 4g-3 .. 4g, so F = 1 + 4k frames map to 1 + k latent frames. Each
 2D convolutional network with 4x spatial compression. With `temporal_decoder`, the decoder also mixes
 latent frames with causal temporal convolutions at each resolution (as Wan's decoder does with its causal
 3D convolutions): group g sees groups g-2 .. g, so consecutive groups decode consistently instead of
-jumping at every group boundary. See assets/vae/README.md for why this class and not AutoencoderKLWan is
+jumping at every group boundary. With `keyframe_encoder`, latent frame g encodes only frame 4g (a
+crisp image latent, as easy for a teacher to model for a moving object as for a still one) and the temporal
+decoder rebuilds frames 4g-3 .. 4g from latent frames g-1 and g: exact for the Shapes world's constant-speed
+motion, a lossy choice for real video. See assets/vae/README.md for why this class and not AutoencoderKLWan is
 shipped for the miniature.
 """
 
@@ -97,10 +100,12 @@ class ShapesAutoencoder(ModelMixin, ConfigMixin):
         latents_mean: tuple[float, ...] | None = None,
         latents_std: tuple[float, ...] | None = None,
         temporal_decoder: bool = False,
+        keyframe_encoder: bool = False,
     ):
         super().__init__()
         group_ch = in_channels * temporal_factor
-        self.encoder = _encoder(group_ch, 2 * z_dim, tuple(widths), blocks_per_level)
+        enc_ch = in_channels if keyframe_encoder else group_ch
+        self.encoder = _encoder(enc_ch, 2 * z_dim, tuple(widths), blocks_per_level)
         self.decoder = _decoder(z_dim, group_ch, tuple(widths), blocks_per_level)
         # temporal mixes after each level's residual blocks, keyed by the decoder layer they follow
         ends = [1 + (i + 1) * blocks_per_level + 2 * i - 1 for i in range(len(widths))]
@@ -124,6 +129,15 @@ class ShapesAutoencoder(ModelMixin, ConfigMixin):
         x = x.reshape(b, c, g, t, h, w).permute(0, 2, 1, 3, 4, 5)  # (B, G, C, t, H, W)
         return x.reshape(b * g, c * t, h, w)
 
+    def _keyframes(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, 1 + 4k, H, W) -> (B * (1 + k), C, H, W): the last frame of each group (frames 0, 4, 8, ...)."""
+        b, c, f, h, w = x.shape
+        t = self.config.temporal_factor
+        if (f - 1) % t:
+            raise ValueError(f"frames must be 1 + {t}k, got {f}")
+        keys = x[:, :, ::t]  # (B, C, 1 + k, H, W)
+        return keys.transpose(1, 2).reshape(-1, c, h, w)
+
     def _ungroup(self, x: torch.Tensor, batch: int) -> torch.Tensor:
         """(B * G, C * 4, H, W) -> (B, C, 1 + 4(G - 1), H, W), dropping group 0's repeats."""
         t = self.config.temporal_factor
@@ -135,7 +149,8 @@ class ShapesAutoencoder(ModelMixin, ConfigMixin):
     def encode(self, x: torch.Tensor, return_dict: bool = True) -> AutoencoderKLOutput | tuple:
         """Encode video (B, 3, F, H, W) in [-1, 1] to a diagonal Gaussian over (B, z_dim, G, h, w)."""
         b = x.shape[0]
-        moments = self.encoder(self._group(x))  # (B * G, 2 z, h, w)
+        groups = self._keyframes(x) if self.config.keyframe_encoder else self._group(x)
+        moments = self.encoder(groups)  # (B * G, 2 z, h, w)
         n, c2, h, w = moments.shape
         moments = moments.reshape(b, n // b, c2, h, w).permute(0, 2, 1, 3, 4)  # (B, 2 z, G, h, w)
         dist = DiagonalGaussianDistribution(moments)

@@ -199,6 +199,8 @@ def open_run(out: Path, config: dict, resume: bool, objects: dict[str, Any]) -> 
         raise FileExistsError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(config, indent=2))
+    with (out / "config_history.jsonl").open("a") as f:  # what each stretch of a resumed run really used
+        f.write(json.dumps({"from_step": start, "config": config}) + "\n")
     return start, elapsed
 
 

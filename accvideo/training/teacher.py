@@ -44,6 +44,7 @@ class TeacherTrainConfig:
     canonical_until: int = 0  # steps that see canonical captions only (captions the model can parse early)
     canonical_fraction: float = 0.3  # after that, the probability of the canonical caption over the world's own
     train_shift: float = 3.0  # shift of the training sigma distribution
+    foreground_weight: float = 1.0  # loss weight of latent cells on and around objects (background cells weigh 1)
     checkpoint_every: int = 100  # steps between checkpoints
     eval_every: int = 0  # steps between proxy evaluations of the EMA weights into proxy.csv (0: none)
     eval_prompts: int = 48  # canonical eval prompts of the proxy
@@ -55,7 +56,7 @@ class TeacherTrainConfig:
 
     def __post_init__(self):
         check_config(self, ("steps", "batch_size", "checkpoint_every", "eval_prompts", "threads", "decay_steps",
-                            "stop_at"), ("lr", "max_minutes"), ("ema", "text_dropout", "i2v_fraction",
+                            "stop_at"), ("lr", "max_minutes", "foreground_weight"), ("ema", "text_dropout", "i2v_fraction",
                                                                  "canonical_fraction"))
         if not self.init and self.preset not in preset_names():
             raise ValueError(f"unknown preset {self.preset!r}; choose from {preset_names()}")
@@ -64,6 +65,17 @@ class TeacherTrainConfig:
 def flow_matching_loss(v_pred: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """Eq. 3: || v_theta(x_t, t) - (x_1 - x_0) ||^2, unreduced (B, C, F, h, w)."""
     return (v_pred.float() - (noise - x0).float()).square()
+
+
+def latent_foreground(x0: torch.Tensor, threshold: float = 1.0) -> torch.Tensor:
+    """(B, 1, f, h, w) mask of latent cells that differ from the clip's background: objects and their edges.
+
+    The background is the per-clip, per-channel median latent (objects cover a few percent of a Shapes clip);
+    a cell is foreground when any normalised channel is more than `threshold` from it. The words a teacher
+    learns last (shape, motion) change only these cells, so their share of the loss is small.
+    """
+    background = x0.flatten(2).median(dim=2).values[..., None, None, None]  # (B, C, 1, 1, 1)
+    return ((x0 - background).abs().amax(dim=1, keepdim=True) > threshold).float()  # (B, 1, f, h, w)
 
 
 def canonical_probability(step: int, cfg: TeacherTrainConfig) -> float:
@@ -152,7 +164,12 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
         for group in opt.param_groups:
             group["lr"] = lr
         v = arch.velocity(model, forward_diffuse(x0, noise, sigma), sigma, text, condition)
-        loss = flow_matching_loss(v, x0, noise).mean()
+        per_cell = flow_matching_loss(v, x0, noise)  # (B, C, f, h, w)
+        if cfg.foreground_weight == 1.0:
+            loss = per_cell.mean()
+        else:
+            weight = 1.0 + (cfg.foreground_weight - 1.0) * latent_foreground(x0)  # (B, 1, f, h, w)
+            loss = (per_cell * weight).mean() / weight.mean()
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {step}; the last good checkpoint is {out / CHECKPOINT}")
         opt.zero_grad(set_to_none=True)
@@ -190,3 +207,23 @@ def export_teacher(transformer, folder: Path, cfg: TeacherTrainConfig, seconds: 
     SamplingSettings(kind="teacher", vae=relative_vae(folder, Path(cfg.vae))).save(folder)
     (folder / "training.json").write_text(json.dumps({"train_seconds": seconds, "config": asdict(cfg)}, indent=2))
     return folder
+
+
+def export_teacher_checkpoint(run: str | Path, folder: str | Path | None = None) -> Path:
+    """Export the EMA weights of a run's latest checkpoint as a teacher folder (default RUN/checkpoint-teacher),
+    mid-run and without its data: the run is left as it was and can resume."""
+    from accvideo.training.state import load_checkpoint
+
+    run = Path(run)
+    config_file = run / "train_config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{run} is not a teacher training run (no train_config.json)")
+    cfg = TeacherTrainConfig(**json.loads(config_file.read_text()))
+    state = load_checkpoint(run / CHECKPOINT)
+    model = build_model(cfg)
+    model.load_state_dict(state["ema"])
+    out = export_teacher(model, Path(folder) if folder else run / "checkpoint-teacher", cfg, state["elapsed"])
+    info = json.loads((out / "training.json").read_text())
+    info.update(step=state["step"], cpu_seconds=state.get("cpu_seconds"), from_checkpoint=str(run / CHECKPOINT))
+    (out / "training.json").write_text(json.dumps(info, indent=2))
+    return out

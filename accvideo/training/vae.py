@@ -40,6 +40,7 @@ class VAETrainConfig:
     decoder_only: bool = False  # train the decoder alone: the latent space (and any teacher trained on it) stays valid
     temporal_decoder: bool = False  # causal temporal convolutions across latent frames in the decoder
     temporal_weight: float = 0.0  # weight of the frame-to-frame change loss (keeps motion smooth across groups)
+    keyframe_encoder: bool = False  # latent frame g encodes only frame 4g; the temporal decoder interpolates
 
     def __post_init__(self):
         check_config(self, ("steps", "batch_size", "train_clips", "checkpoint_every", "threads", "stop_at"), ("lr",))
@@ -107,7 +108,7 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
         raise ValueError("decoder-only training needs --init: the VAE whose latent space is kept")
     else:
         model = ShapesAutoencoder(z_dim=cfg.z_dim, widths=cfg.widths, blocks_per_level=cfg.blocks_per_level,
-                                  temporal_decoder=cfg.temporal_decoder)
+                                  temporal_decoder=cfg.temporal_decoder, keyframe_encoder=cfg.keyframe_encoder)
     if cfg.decoder_only:
         model.encoder.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
