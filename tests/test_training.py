@@ -1,6 +1,7 @@
 """Training loops on tiny configs: they learn, checkpoint, and resume bit-exactly."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -197,3 +198,26 @@ def test_keyframe_encoder_reads_only_each_groups_last_frame(tmp_path):
     assert torch.equal(z, z_between)  # frames between the keys do not enter the latent
     changed = (z - z_keys).abs().amax(dim=(0, 1, 3, 4))  # per latent frame
     assert changed[2] > 0 and changed[[0, 1, 3, 4]].eq(0).all()
+
+
+def test_resume_on_other_data_warns_and_export_checkpoint_needs_no_data(tiny_teacher_data, tmp_path):
+    from accvideo.cli import main
+    from accvideo.training.state import file_digest, save_checkpoint
+
+    run = tmp_path / "run"
+    kw = dict(vae=str(tiny_teacher_data.parent / "vae"), preset="test-hy")
+    assert train_teacher(teacher_cfg(tiny_teacher_data, run, stop_at=2, **kw)) is None
+    state = load_checkpoint(run / "checkpoint.json")
+    assert state["data_sha256"] == file_digest(tiny_teacher_data)
+    save_checkpoint(run / "checkpoint.json", {**state, "data_sha256": "0" * 64})  # as if the data had changed
+    with pytest.warns(UserWarning, match="not the data this run started with"):
+        train_teacher(teacher_cfg(tiny_teacher_data, run, stop_at=3, **kw), resume=True)
+    history = [json.loads(line) for line in (run / "config_history.jsonl").read_text().splitlines()]
+    assert [h["from_step"] for h in history] == [0, 2] and history[1]["config"]["stop_at"] == 3
+    assert main(["train-teacher", "--out", str(run), "--export-checkpoint"]) == 0
+    exported = load_checkpoint(run / "checkpoint.json")["ema"]
+    from diffusers import HunyuanVideoTransformer3DModel
+
+    model = HunyuanVideoTransformer3DModel.from_pretrained(run / "checkpoint-teacher")
+    assert all(torch.equal(v, exported[k]) for k, v in model.state_dict().items())
+    assert json.loads((run / "checkpoint-teacher" / "training.json").read_text())["step"] == 3

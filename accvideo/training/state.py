@@ -204,7 +204,7 @@ def open_run(out: Path, config: dict, resume: bool, objects: dict[str, Any]) -> 
     return start, elapsed
 
 
-def write_run_checkpoint(out: Path, objects: dict[str, Any], step: int, elapsed: float, **extra: float) -> None:
+def write_run_checkpoint(out: Path, objects: dict[str, Any], step: int, elapsed: float, **extra) -> None:
     """Checkpoint every named object with the RNGs, the step reached, the seconds spent and any extra numbers."""
     payload = {name: obj.state_dict() for name, obj in objects.items()}
     save_checkpoint(out / CHECKPOINT, {**payload, "rng": rng_state(), "step": step, "elapsed": elapsed, **extra})
@@ -213,3 +213,14 @@ def write_run_checkpoint(out: Path, objects: dict[str, Any], step: int, elapsed:
 def read_cpu_seconds(out: Path) -> float:
     """The CPU seconds a run's checkpoint recorded (0 when it predates the count)."""
     return float(load_checkpoint(out / CHECKPOINT).get("cpu_seconds", 0.0))
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes (a data file's identity)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            h.update(block)
+    return h.hexdigest()

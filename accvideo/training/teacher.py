@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from tqdm.auto import tqdm
 from accvideo.models.teacher import architecture, build_transformer, preset_names
 from accvideo.schedules import forward_diffuse, train_timesteps
 from accvideo.training.proxy import ProxySettings, proxy_eval
-from accvideo.training.state import (CHECKPOINT, LossLog, check_config, cosine_lr, open_run, read_cpu_seconds,
-                                     wsd_lr, write_run_checkpoint)
+from accvideo.training.state import (CHECKPOINT, LossLog, check_config, cosine_lr, file_digest, load_checkpoint,
+                                     open_run, read_cpu_seconds, wsd_lr, write_run_checkpoint)
 from accvideo.training.teacher_data import load_teacher_data, prepare_teacher_data  # noqa: F401 (re-exported)
 
 
@@ -147,6 +148,11 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
     objects = {"model": model, "ema": ema, "optimizer": opt}
     start, elapsed = open_run(out, asdict(cfg), resume, objects)
     cpu = read_cpu_seconds(out) if resume else 0.0
+    digest = file_digest(cfg.data)
+    recorded = load_checkpoint(out / CHECKPOINT).get("data_sha256") if resume else None
+    if recorded and recorded != digest:
+        warnings.warn(f"{cfg.data} is not the data this run started with (sha256 {digest[:12]}, the run's "
+                      f"{recorded[:12]}): the run goes on, but no longer bit-exactly", stacklevel=2)
     log = LossLog(out / "loss.csv", ["loss", "lr"], resume_step=start if resume else None)
     proxy = ProxySettings(prompts=cfg.eval_prompts)
     proxy_log = LossLog(out / "proxy.csv", ["wall_minutes", "cpu_minutes", *proxy.fields()],
@@ -190,7 +196,7 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
             t0, c0 = time.perf_counter(), time.process_time()  # the proxy's own time is not training time
         out_of_time = cfg.max_minutes is not None and elapsed >= 60 * cfg.max_minutes
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end or out_of_time:
-            write_run_checkpoint(out, objects, step + 1, elapsed, cpu_seconds=cpu)
+            write_run_checkpoint(out, objects, step + 1, elapsed, cpu_seconds=cpu, data_sha256=digest)
         if out_of_time:
             return None
     if end < cfg.steps:
@@ -212,8 +218,6 @@ def export_teacher(transformer, folder: Path, cfg: TeacherTrainConfig, seconds: 
 def export_teacher_checkpoint(run: str | Path, folder: str | Path | None = None) -> Path:
     """Export the EMA weights of a run's latest checkpoint as a teacher folder (default RUN/checkpoint-teacher),
     mid-run and without its data: the run is left as it was and can resume."""
-    from accvideo.training.state import load_checkpoint
-
     run = Path(run)
     config_file = run / "train_config.json"
     if not config_file.is_file():
