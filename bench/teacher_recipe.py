@@ -9,6 +9,7 @@ as markdown.
     python bench/teacher_recipe.py --arm hy-canonical --minutes 25 --preset shapes-hy --canonical-until 100000
     python bench/teacher_recipe.py --arm wan-xs-mix --minutes 25 --preset shapes-xs --batch-size 16 --lr 5e-4
     python bench/teacher_recipe.py --table
+    python bench/teacher_recipe.py --curve checkpoints/teacher_v2     # a run's proxy.csv as markdown
 
 An arm stopped early continues where it was (its run folder resumes bit-exactly); a finished arm is not
 trained again.
@@ -69,6 +70,20 @@ def markdown(path: Path) -> str:
     return "\n".join(lines)
 
 
+def curve(path: Path) -> str:
+    """A run's proxy.csv (its learning curve) as a markdown table against wall and CPU minutes."""
+    rows = list(csv.DictReader(path.open()))
+    cols = ["step", "wall_minutes", "cpu_minutes", "t2v_colour", "t2v_shape", "t2v_motion", "t2v_size",
+            "t2v_all_three", "i2v_motion", "i2v_frame0_psnr", "rise_colour", "rise_shape", "rise_motion"]
+    lines = ["| " + " | ".join(c.replace("_", " ") for c in cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = [r[c] if c == "step" else f"{float(r[c]):.0f}" if c.endswith("minutes")
+                 else f"{float(r[c]):.1f} dB" if c.endswith("psnr") else f"{100 * float(r[c]):.1f} %"
+                 for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arm", help="the arm's name (its run folder under --out)")
@@ -87,8 +102,12 @@ def main() -> None:
     p.add_argument("--prompts", type=int, default=48, help="canonical eval prompts of the proxy")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--table", action="store_true", help="print OUT/arms.csv as markdown and exit")
+    p.add_argument("--curve", help="print this run folder's proxy.csv (its learning curve) as markdown and exit")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    if args.curve:
+        print(curve(Path(args.curve) / "proxy.csv"))
+        return
     if args.table:
         print(markdown(Path(args.out) / "arms.csv"))
         return
