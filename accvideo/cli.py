@@ -182,10 +182,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         gen = VideoGenerator.from_folder(str(folder), device=device, options=load_options(args))
     except (OSError, ValueError) as err:  # truncated weights, an invalid config.json: the folder, not the code
         raise BadInput(f"cannot load the model in {folder}: {str(err).splitlines()[0]}") from err
-    for job in jobs:
+    from tqdm.auto import tqdm
+
+    # progress goes to stderr, so it shows with --json too: per step for one clip, per clip for a prompts file
+    for job in tqdm(jobs, desc="clips", unit="clip", disable=len(jobs) == 1 or not main_process):
         image = images[job.image][None] if job.image is not None else None
         out = gen([job.prompt], [job.seed], steps=args.steps, guidance=args.guidance, height=height, width=width,
-                  frames=frames, images=image, progress=not args.json and len(jobs) == 1 and main_process)
+                  frames=frames, images=image, progress=len(jobs) == 1 and main_process)
         if not main_process:
             continue
         write_mp4(job.output, np.ascontiguousarray(out.frames[0]))
@@ -343,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     args = build_parser().parse_args(argv)
+    shown = warnings.formatwarning
     warnings.formatwarning = lambda message, *_: f"accvideo: warning: {message}\n"  # one line, as errors are
     try:
         return args.func(args)
@@ -352,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FileExistsError, FileNotFoundError) as err:
         print(f"accvideo: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        warnings.formatwarning = shown  # in-process callers (tests, notebooks) keep their own format
 
 
 if __name__ == "__main__":
