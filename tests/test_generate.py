@@ -77,3 +77,13 @@ def test_long_prompt_is_cut_with_a_one_line_warning(tiny_model_dir, tmp_path):
     again = run_cli("generate", "--model", str(tiny_model_dir), "--prompt", "a red circle", "--output", str(out),
                     "--steps", "1", "--json")
     assert again.returncode == 0 and f"accvideo: warning: replacing {out}" in again.stderr
+
+
+def test_output_into_an_unwritable_folder_is_refused_up_front(monkeypatch, tmp_path):
+    import os
+
+    from accvideo import cli
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a non-root user on a read-only folder
+    with pytest.raises(cli.BadInput, match="is not writable"):
+        cli.check_outputs([cli.Job("a red circle", 0, None, tmp_path / "x.mp4")])
