@@ -37,7 +37,7 @@ def run_arm(args: argparse.Namespace) -> dict:
     cfg = TeacherTrainConfig(data=args.data, out=str(out), vae=args.vae, preset=args.preset, steps=args.steps,
                              batch_size=args.batch_size, lr=args.lr, canonical_until=args.canonical_until,
                              canonical_fraction=args.canonical_fraction, train_shift=args.train_shift,
-                             ema=args.ema, decay_steps=args.steps, threads=args.threads, max_minutes=args.minutes)
+                             ema=args.ema, threads=args.threads, max_minutes=args.minutes)
     resume = (out / CHECKPOINT).is_file()
     if not resume or load_checkpoint(out / CHECKPOINT)["elapsed"] < 60 * args.minutes:
         train_teacher(cfg, resume=resume)

@@ -51,11 +51,10 @@ class CausalTemporalMix(nn.Module):
         self.conv = nn.Conv3d(channels, channels, (kernel_t, 3, 3), padding=(0, 1, 1))
         nn.init.zeros_(self.conv.weight)
         nn.init.zeros_(self.conv.bias)
-        self.groups = 1  # latent frames per clip; set by the decoder before each call
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, g: int) -> torch.Tensor:
+        """x (B * G, C, H, W) with g = G latent frames per clip."""
         n, c, h, w = x.shape
-        g = self.groups
         y = nn.functional.silu(self.norm(x)).reshape(n // g, g, c, h, w).transpose(1, 2)  # (B, C, G, H, W)
         y = torch.cat([y[:, :, :1].expand(-1, -1, self.kernel_t - 1, -1, -1), y], dim=2)  # causal: repeat the first
         y = self.conv(y)  # (B, C, G, H, W)
@@ -107,11 +106,12 @@ class ShapesAutoencoder(ModelMixin, ConfigMixin):
         enc_ch = in_channels if keyframe_encoder else group_ch
         self.encoder = _encoder(enc_ch, 2 * z_dim, tuple(widths), blocks_per_level)
         self.decoder = _decoder(z_dim, group_ch, tuple(widths), blocks_per_level)
-        # temporal mixes after each level's residual blocks, keyed by the decoder layer they follow
-        ends = [1 + (i + 1) * blocks_per_level + 2 * i - 1 for i in range(len(widths))]
-        rev = tuple(reversed(widths))
-        self.temporal = nn.ModuleDict({str(e): CausalTemporalMix(w) for e, w in zip(ends, rev)} if temporal_decoder
-                                      else {})
+        # temporal mixes after each level's last residual block, keyed by the decoder layer they follow
+        layers = list(self.decoder)
+        ends = [i for i, layer in enumerate(layers[:-1]) if isinstance(layer, ResBlock)
+                and not isinstance(layers[i + 1], ResBlock)]
+        self.temporal = nn.ModuleDict({str(i): CausalTemporalMix(layers[i].block[2].in_channels) for i in ends}
+                                      if temporal_decoder else {})
 
     @property
     def spatial_factor(self) -> int:
@@ -163,9 +163,7 @@ class ShapesAutoencoder(ModelMixin, ConfigMixin):
         for i, layer in enumerate(self.decoder):
             frames = layer(frames)
             if str(i) in self.temporal:
-                mix = self.temporal[str(i)]
-                mix.groups = g
-                frames = mix(frames)
+                frames = self.temporal[str(i)](frames, g)
         # frames: (B * G, 3 * 4, H, W)
         video = self._ungroup(frames, b)
         return DecoderOutput(sample=video) if return_dict else (video,)

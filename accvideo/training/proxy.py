@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from accvideo.shapes.spec import COLOURS, MOTIONS, SHAPES, SIZES
+
 RELIANCE_SIGMAS = (0.3, 0.6, 0.9)  # noise levels the text-reliance loss is averaged over
 
 
@@ -36,15 +38,13 @@ class ProxySettings:
 
 
 PROXY_ATTRIBUTES = ("colour", "shape", "motion", "size")
-SWAPS = {"colour": "COLOURS", "shape": "SHAPES", "motion": "MOTIONS", "size": "SIZES"}  # attribute -> its values
+SWAPS = {"colour": tuple(COLOURS), "shape": SHAPES, "motion": MOTIONS, "size": tuple(SIZES)}  # attribute -> values
 
 
 def swapped(spec, attr: str, rng: np.random.Generator):
     """The single-object spec with one attribute changed to another value of the world."""
-    from accvideo.shapes import spec as world
-
     obj = spec.objects[0]
-    other = rng.choice([v for v in tuple(getattr(world, SWAPS[attr])) if v != getattr(obj, attr)])
+    other = rng.choice([v for v in SWAPS[attr] if v != getattr(obj, attr)])
     return replace(spec, objects=(replace(obj, **{attr: str(other)}),))
 
 

@@ -181,38 +181,34 @@ def wsd_lr(step: int, base_lr: float, warmup: int, total: int, decay: int, floor
     return base_lr * (floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * progress)))
 
 
-def open_run(out: Path, config: dict, resume: bool, objects: dict[str, Any]) -> tuple[int, float]:
+def open_run(out: Path, config: dict, resume: bool, objects: dict[str, Any]) -> tuple[int, float, dict]:
     """Start a run in `out`, or resume it: restores each named object's state and the RNGs.
 
-    Returns (step, elapsed seconds) to continue from. A run folder with a checkpoint is never overwritten
-    without `resume`.
+    Returns (step, elapsed seconds, the checkpoint's extra numbers such as cpu_seconds) to continue from.
+    A run folder with a checkpoint is never overwritten without `resume`.
     """
     ckpt = out / CHECKPOINT
-    start, elapsed = 0, 0.0
+    start, elapsed, extra = 0, 0.0, {}
     if resume:
         state = load_checkpoint(ckpt)
         for name, obj in objects.items():
             obj.load_state_dict(state[name])
         set_rng_state(state["rng"])
         start, elapsed = state["step"], state["elapsed"]
+        extra = {k: v for k, v in state.items() if k not in objects and k not in ("rng", "step", "elapsed")}
     elif ckpt.exists():
         raise FileExistsError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(config, indent=2))
     with (out / "config_history.jsonl").open("a") as f:  # what each stretch of a resumed run really used
         f.write(json.dumps({"from_step": start, "config": config}) + "\n")
-    return start, elapsed
+    return start, elapsed, extra
 
 
 def write_run_checkpoint(out: Path, objects: dict[str, Any], step: int, elapsed: float, **extra) -> None:
     """Checkpoint every named object with the RNGs, the step reached, the seconds spent and any extra numbers."""
     payload = {name: obj.state_dict() for name, obj in objects.items()}
     save_checkpoint(out / CHECKPOINT, {**payload, "rng": rng_state(), "step": step, "elapsed": elapsed, **extra})
-
-
-def read_cpu_seconds(out: Path) -> float:
-    """The CPU seconds a run's checkpoint recorded (0 when it predates the count)."""
-    return float(load_checkpoint(out / CHECKPOINT).get("cpu_seconds", 0.0))
 
 
 def file_digest(path: str | Path) -> str:

@@ -21,7 +21,7 @@ from accvideo.models.teacher import architecture, build_transformer, preset_name
 from accvideo.schedules import forward_diffuse, train_timesteps
 from accvideo.training.proxy import ProxySettings, proxy_eval
 from accvideo.training.state import (CHECKPOINT, LossLog, check_config, cosine_lr, file_digest, load_checkpoint,
-                                     open_run, read_cpu_seconds, wsd_lr, write_run_checkpoint)
+                                     open_run, wsd_lr, write_run_checkpoint)
 from accvideo.training.teacher_data import load_teacher_data, prepare_teacher_data  # noqa: F401 (re-exported)
 
 
@@ -91,24 +91,16 @@ def step_lr(step: int, cfg: TeacherTrainConfig) -> float:
     return wsd_lr(step, cfg.lr, cfg.warmup, cfg.steps, cfg.decay_steps)
 
 
-def _pad(t: torch.Tensor, length: int) -> torch.Tensor:
-    """Zero-pad token states (N, L, D) or masks (N, L) to `length` tokens."""
-    extra = length - t.shape[1]
-    return torch.nn.functional.pad(t, (0, 0, 0, extra) if t.ndim == 3 else (0, extra))
-
-
 def _batch(data: dict, idx: torch.Tensor, cfg: TeacherTrainConfig, step: int, gen: torch.Generator, arch):
     x0 = data["latents"][idx].float()  # (B, C, f, h, w)
     b = len(idx)
     canon = (torch.rand(b, generator=gen) < canonical_probability(step, cfg))[:, None]  # (B, 1)
-    length = max(data["world_states"].shape[1], data["canonical_states"].shape[1])
-    states = torch.where(canon[..., None], _pad(data["canonical_states"][idx], length),
-                         _pad(data["world_states"][idx], length)).float()  # (B, L, D)
-    mask = torch.where(canon, _pad(data["canonical_mask"][idx], length),
-                       _pad(data["world_mask"][idx], length)).bool()  # (B, L)
+    # every caption's states are stored padded to the text encoder's length, so they stack as they are
+    states = torch.where(canon[..., None], data["canonical_states"][idx], data["world_states"][idx]).float()
+    mask = torch.where(canon, data["canonical_mask"][idx], data["world_mask"][idx]).bool()  # (B, L)
     drop = torch.rand(b, generator=gen) < cfg.text_dropout
-    states[drop] = _pad(data["empty_states"][None], length).float()
-    mask[drop] = _pad(data["empty_mask"][None], length).bool()
+    states[drop] = data["empty_states"].float()
+    mask[drop] = data["empty_mask"].bool()
     present = torch.rand(b, generator=gen) < cfg.i2v_fraction
     condition = arch.condition(data["first_latents"][idx].float(), tuple(x0.shape), present)
     noise = torch.randn(x0.shape, generator=gen)
@@ -146,10 +138,10 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     objects = {"model": model, "ema": ema, "optimizer": opt}
-    start, elapsed = open_run(out, asdict(cfg), resume, objects)
-    cpu = read_cpu_seconds(out) if resume else 0.0
+    start, elapsed, extra = open_run(out, asdict(cfg), resume, objects)
+    cpu = float(extra.get("cpu_seconds", 0.0))  # 0 for a checkpoint that predates the count
     digest = file_digest(cfg.data)
-    recorded = load_checkpoint(out / CHECKPOINT).get("data_sha256") if resume else None
+    recorded = extra.get("data_sha256")
     if recorded and recorded != digest:
         warnings.warn(f"{cfg.data} is not the data this run started with (sha256 {digest[:12]}, the run's "
                       f"{recorded[:12]}): the run goes on, but no longer bit-exactly", stacklevel=2)

@@ -113,7 +113,7 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
         model.encoder.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
     objects = {"model": model, "optimizer": opt}
-    start, elapsed = open_run(out, asdict(cfg), resume, objects)
+    start, elapsed, _ = open_run(out, asdict(cfg), resume, objects)
     log = LossLog(out / "loss.csv", ["loss", "psnr", "lr"], resume_step=start if resume else None)
     clips = render_split("train", cfg.train_clips)
     model.train()
