@@ -2,6 +2,6 @@
 
 import sys
 
-from accvideo.cli import main
+from accvideo.commands import main
 
 sys.exit(main())

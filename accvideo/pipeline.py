@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from accvideo.backbones.base import Backbone
+from accvideo.backbones.registry import ASSETS, SHIPPED, ModelFolder, resolve_model  # noqa: F401 (callers' way in)
 from accvideo.sampling import SampleResult, cfg_velocity, sample_euler
-from accvideo.settings import SETTINGS_FILE, SamplingSettings
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-SHIPPED = {"teacher": ASSETS / "teacher", "student": ASSETS / "student"}
+from accvideo.settings import SamplingSettings
 
 
 def relative_vae(folder: Path, vae_dir: Path) -> str:
@@ -54,29 +53,6 @@ class GenerationOutput:
     sigmas: torch.Tensor | None = None
 
 
-def resolve_model(name_or_path: str) -> Path:
-    """'teacher' / 'student' -> the shipped folders; anything else is a folder path. Raises with a clear message.
-
-    A folder is a model folder (accvideo.json), a diffusers pipeline folder (model_index.json), or a
-    distillation run (its exported student in final/).
-    """
-    if name_or_path in SHIPPED:
-        folder = SHIPPED[name_or_path]
-        if not (folder / SETTINGS_FILE).is_file():
-            raise FileNotFoundError(f"the shipped {name_or_path} is not in {folder}"
-                                    + (": it ships with the distillation stage" if name_or_path == "student" else ""))
-        return folder
-    folder = Path(name_or_path)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"model folder not found: {folder}")
-    if not (folder / SETTINGS_FILE).is_file() and (folder / "final" / SETTINGS_FILE).is_file():
-        folder = folder / "final"  # a distillation run: its exported student
-    if not (folder / SETTINGS_FILE).is_file() and not (folder / "model_index.json").is_file():
-        raise FileNotFoundError(f"{folder} is not an accvideo model folder (no {SETTINGS_FILE}) "
-                                "nor a diffusers pipeline folder (no model_index.json)")
-    return folder
-
-
 class VideoGenerator:
     """A backbone (transformer, VAE, text encoder) with sampling settings; loads once, generates many.
 
@@ -84,7 +60,7 @@ class VideoGenerator:
     """
 
     def __init__(self, transformer, vae, text_encoder, settings: SamplingSettings, device: str = "cpu",
-                 backbone=None):
+                 backbone: Backbone | None = None):
         from accvideo.backbones.miniature import MiniatureBackbone
 
         self.backbone = backbone or MiniatureBackbone(transformer, vae, text_encoder, device, settings)
@@ -93,21 +69,18 @@ class VideoGenerator:
         self.device = self.backbone.device
 
     @classmethod
-    def from_backbone(cls, backbone, settings: SamplingSettings) -> VideoGenerator:
+    def from_backbone(cls, backbone: Backbone, settings: SamplingSettings) -> VideoGenerator:
         """Wrap a loaded backbone."""
         return cls(backbone.transformer, None, None, settings, backbone=backbone)
 
     @classmethod
-    def from_folder(cls, model: str, device: str = "cpu", text_encoder=None, vae=None,
+    def from_folder(cls, model: str | Path | ModelFolder, device: str = "cpu", text_encoder=None, vae=None,
                     options=None) -> VideoGenerator:
-        """Load a model folder ('teacher', 'student' or a path); text encoder and VAE may be shared in (miniature).
-
-        `options` (accvideo.backbones.base.LoadOptions): dtype, offload, VAE tiling/slicing, context parallelism.
-        """
-        from accvideo.backbones.registry import load_backbone
-
-        backbone, settings = load_backbone(resolve_model(model), device, options, text_encoder, vae)
-        return cls.from_backbone(backbone, settings)
+        """Load a model folder ('teacher', 'student', a path, or one already opened); text encoder and VAE may be
+        shared in (miniature). `options` (accvideo.backbones.base.LoadOptions): dtype, offload, VAE tiling/slicing,
+        context parallelism."""
+        folder = model if isinstance(model, ModelFolder) else ModelFolder.open(model)
+        return cls.from_backbone(folder.load(device, options, text_encoder, vae), folder.settings)
 
     @property
     def vae(self):

@@ -12,11 +12,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from accvideo.shapes import caption, random_spec, render, split_seeds
-from accvideo.shapes.judge import attribute_report, judge_clip, psnr
+from accvideo.shapes.judge import BAR_ATTRIBUTES, attribute_rates, attribute_report, judge_clip, psnr
 from accvideo.shapes.spec import BASE_SIZE
 
-ATTRIBUTES = ("colour", "shape", "motion", "size", "background")
-BAR_ATTRIBUTES = ("colour", "shape", "motion")  # the quality bar's "all three attributes right"
+ATTRIBUTES = ("colour", "shape", "motion", "size", "background")  # what measure() reports
 
 
 @dataclass
@@ -56,8 +55,9 @@ def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, 
             reports.append(attribute_report(judge_clip(clip), p.spec))
             if task == "i2v":
                 psnrs.append(psnr(clip[0], p.first_frame))
-    figures = {f"{a}_right": float(np.mean([r[a] for r in reports])) for a in ATTRIBUTES}
-    figures["all_three_right"] = float(np.mean([all(r[a] for a in BAR_ATTRIBUTES) for r in reports]))
+    rates = attribute_rates(reports, ATTRIBUTES, all_of=BAR_ATTRIBUTES)
+    figures = {f"{a}_right": rates[a] for a in ATTRIBUTES}
+    figures["all_three_right"] = rates["all"]
     figures["seconds_per_clip"] = seconds / len(prompts)
     figures["nfe"] = out.nfe
     figures["clips"] = len(prompts)

@@ -1,4 +1,4 @@
-"""Noise schedules of flow matching (Sec. 3.1) and the Euler step of Eq. 5: pure functions.
+"""Noise schedules of flow matching (Sec. 3.1), its loss (Eq. 3) and the Euler step of Eq. 5: pure functions.
 
 One function builds the sigma grid for any number of steps; the 50-step teacher and the 5-step
 student both use it. sigma = 1 is pure Gaussian noise, sigma = 0 the clean latent (x_t = (1 - t) x_0 + t x_1).
@@ -12,6 +12,7 @@ TEACHER_STEPS = 50  # n, the teacher's number of inference steps (paper Sec. 4.1
 STUDENT_STEPS = 5  # m, the student's number of steps and key timesteps (paper Sec. 4.2)
 SHIFT = 7.0  # HunyuanVideo's flow shift; with n = 50 and m = 5 it gives the paper's key timesteps
 TIMESTEP_SCALE = 1000.0  # diffusers transformers take t * 1000
+PAPER_KEY_TIMESTEPS = (1.0, 0.9651, 0.9130, 0.8235, 0.6363, 0.0)  # t'_5 .. t'_0 as the paper prints them (Sec. 4.2)
 
 
 def shift_sigmas(s: torch.Tensor, shift: float) -> torch.Tensor:
@@ -59,3 +60,8 @@ def forward_diffuse(x0: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) 
     """The flow operation of Sec. 3.1: x_t = (1 - t) x_0 + t x_1, with sigma (B,) broadcast over x0's dims."""
     s = sigma.view(-1, *([1] * (x0.dim() - 1))).to(x0.dtype)
     return (1 - s) * x0 + s * noise
+
+
+def flow_matching_loss(v_pred: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Eq. 3: || v_theta(x_t, t) - (x_1 - x_0) ||^2 per element, unreduced, in float32 (x_1 = noise)."""
+    return (v_pred.float() - (noise - x0).float()).square()

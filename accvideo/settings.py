@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
-from accvideo.schedules import flow_sigmas
+from accvideo.schedules import TEACHER_STEPS, flow_sigmas
 
 SETTINGS_FILE = "accvideo.json"
+DEFAULT_BACKBONE = "miniature"  # the backbone of a folder (or a SynVid) whose settings name none
 
 
 @dataclass
@@ -18,7 +19,7 @@ class SamplingSettings:
     """How a model folder samples by default (stored as accvideo.json beside the weights)."""
 
     kind: str = "teacher"  # teacher or student
-    steps: int = 50  # default number of Euler steps
+    steps: int = TEACHER_STEPS  # default number of Euler steps
     shift: float = 7.0  # flow shift of the sigma grid
     guidance: float = 5.0  # CFG scale; 1.0 = no CFG (one evaluation per step)
     sigmas: list[float] | None = None  # explicit sigma list (a student's key timesteps); overrides steps/shift
@@ -27,7 +28,7 @@ class SamplingSettings:
     height: int = 64  # default clip size
     width: int = 64
     frames: int = 17
-    backbone: str = "miniature"  # which backbone runs the folder (accvideo.backbones.registry)
+    backbone: str = DEFAULT_BACKBONE  # which backbone runs the folder (accvideo.backbones.registry)
     pipeline: str | None = None  # diffusers backbones: the pipeline folder (relative) with text encoders and VAE
     embedded_guidance: float | None = None  # HunyuanVideo: the guidance-embedding scale (its CFG is distilled in)
 
@@ -36,6 +37,12 @@ class SamplingSettings:
         if self.sigmas is not None and steps in (None, len(self.sigmas) - 1):
             return torch.tensor(self.sigmas, dtype=torch.float64)
         return flow_sigmas(steps or self.steps, self.shift)
+
+    def for_student(self, sigmas: list[float], **where) -> SamplingSettings:
+        """A distilled student's settings from its teacher's: its m + 1 sigmas and no CFG; `where` says where
+        its parts live relative to its own folder (vae, pipeline)."""
+        return replace(self, kind="student", steps=len(sigmas) - 1, guidance=1.0, sigmas=[float(s) for s in sigmas],
+                       **where)
 
     @classmethod
     def load(cls, folder: Path) -> SamplingSettings:

@@ -19,7 +19,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from accvideo.distill.losses import trajectory_loss
-from accvideo.schedules import euler_step, flow_sigmas, forward_diffuse, key_timesteps, train_timesteps
+from accvideo.schedules import (TEACHER_STEPS, euler_step, flow_matching_loss, flow_sigmas, forward_diffuse,
+                                key_timesteps, train_timesteps)
 
 TRAIN_POINTS = (-3.0, 3.0)  # p(x): the teacher's training data (A.1)
 MAX_MISMATCH = 6.0  # at M = 6 both points of p_d reach 0; beyond, Eq. 4 no longer returns M
@@ -34,7 +35,7 @@ class ToyConfig:
     lr: float = 1e-4  # Adam learning rate of teacher and students (A.1)
     batch: int = 2048  # batch size: the two training points repeated (A.1)
     teacher_iters: int = 10_000  # teacher training iterations (A.1)
-    teacher_steps: int = 50  # n: the teacher's Euler steps (Sec. 4.1)
+    teacher_steps: int = TEACHER_STEPS  # n: the teacher's Euler steps (Sec. 4.1)
     student_steps: int = 5  # m: the student's steps = number of key intervals (Sec. 4.2)
     shift: float = 1.0  # flow shift of the grids; 1 = uniform in t (the video's 7 is for high-resolution latents)
     student_iters: int = 3000  # student training iterations
@@ -80,11 +81,6 @@ def build_model(config: ToyConfig, seed: int) -> ResidualMLP:
         return ResidualMLP(config.width, config.blocks)
 
 
-def flow_matching_loss(model: nn.Module, x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Eq. 3: || v(x_t, t) - (x_1 - x_0) ||^2 with x_t = (1 - t) x_0 + t x_1; all (N,), unreduced."""
-    return (model(forward_diffuse(x0, x1, t), t) - (x1 - x0)).square()
-
-
 def train_teacher(config: ToyConfig = PRESETS["paper"], seed: int = 0, progress: bool = True) -> ResidualMLP:
     """Train the flow-matching teacher on {-3, 3} (A.1: Adam, the points repeated to a batch)."""
     model = build_model(config, seed)
@@ -94,7 +90,7 @@ def train_teacher(config: ToyConfig = PRESETS["paper"], seed: int = 0, progress:
     for _ in tqdm(range(config.teacher_iters), desc="teacher", disable=not progress):
         x1 = torch.randn(x0.shape, generator=gen)
         t = train_timesteps(len(x0), gen, config.shift)
-        loss = flow_matching_loss(model, x0, x1, t).mean()
+        loss = flow_matching_loss(model(forward_diffuse(x0, x1, t), t), x0, x1).mean()  # Eq. 3
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from accvideo.backbones.base import LoadOptions
-from accvideo.backbones.registry import backbone_class, backbone_name, check_geometry, load_settings
-from accvideo.pipeline import GenerationOutput, SamplingSettings, VideoGenerator, resolve_model
+from accvideo.backbones.registry import ModelFolder
+from accvideo.pipeline import GenerationOutput, SamplingSettings, VideoGenerator
 from accvideo.schedules import STUDENT_STEPS
 from accvideo.video import write_mp4
 from app.limits import MINIATURE_CAPS, REAL_MAX_FRAMES, REAL_MAX_SIDE, Caps, Request, RequestError
@@ -39,10 +39,18 @@ class Side:
     """One column of the studio: a model folder, its sampling settings, and whether it stands in for a student."""
 
     name: str  # "teacher" or "student"
-    folder: Path
-    settings: SamplingSettings  # defaults: steps, guidance, clip size
+    model: ModelFolder  # the folder, read once
+    settings: SamplingSettings  # defaults: steps, guidance, clip size (the folder's own, or the fallback's)
     fallback: bool = False  # the teacher standing in for a missing student
-    backbone: str = "miniature"  # the registry name of the backbone that runs the folder (wan-t2v, ...)
+
+    @property
+    def folder(self) -> Path:
+        return self.model.path
+
+    @property
+    def backbone(self) -> str:
+        """The registry name of the backbone that runs the folder (wan-t2v, ...)."""
+        return self.model.name
 
     def title(self, steps: int) -> str:
         """What the column is called, e.g. 'teacher @ 5 steps (no student shipped)'."""
@@ -54,18 +62,16 @@ class Side:
 
 def resolve_sides(teacher: str, student: str) -> tuple[Side, Side]:
     """Model names or folders -> the two sides; FileNotFoundError for a missing teacher or a missing student PATH."""
-    teacher_folder = resolve_model(teacher)
-    teacher_settings = load_settings(teacher_folder)
-    teacher_side = Side("teacher", teacher_folder, teacher_settings, backbone=backbone_name(teacher_folder))
+    teacher_model = ModelFolder.open(teacher)
+    teacher_side = Side("teacher", teacher_model, teacher_model.settings)
     try:
-        student_folder = resolve_model(student)
+        student_model = ModelFolder.open(student)
     except FileNotFoundError:
         if student != "student":  # an explicit folder that is not there is the user's error
             raise
-        settings = replace(teacher_settings, steps=STUDENT_STEPS, sigmas=None)
+        settings = replace(teacher_model.settings, steps=STUDENT_STEPS, sigmas=None)
         return teacher_side, replace(teacher_side, name="student", settings=settings, fallback=True)
-    return teacher_side, Side("student", student_folder, load_settings(student_folder),
-                              backbone=backbone_name(student_folder))
+    return teacher_side, Side("student", student_model, student_model.settings)
 
 
 @dataclass
@@ -127,12 +133,12 @@ class StudioRunner:
     @property
     def miniature(self) -> bool:
         """Whether both sides are the Shapes world miniature (its caps and its Shapes world examples apply)."""
-        return self.teacher.backbone == self.student.backbone == "miniature"
+        return self.teacher.model.backbone.world == self.student.model.backbone.world == "shapes"
 
     @property
     def tasks(self) -> tuple[str, ...]:
         """What both sides can do: "t2v" and/or "i2v" (Wan2.1 I2V takes only image-to-video, for example)."""
-        theirs = [backbone_class(side.backbone).tasks for side in (self.teacher, self.student)]
+        theirs = [side.model.tasks for side in (self.teacher, self.student)]
         return tuple(task for task in ("t2v", "i2v") if all(task in tasks for tasks in theirs))
 
     @property
@@ -145,7 +151,7 @@ class StudioRunner:
     def check_geometry(self, height: int, width: int, frames: int) -> None:
         """ValueError unless both sides' VAEs and transformers take this clip size."""
         for side in (self.teacher, self.student):
-            check_geometry(side.folder, height, width, frames)
+            side.model.check_geometry(height, width, frames)
 
     @property
     def loaded(self) -> bool:
@@ -170,16 +176,15 @@ class StudioRunner:
 
     def _load(self) -> tuple[VideoGenerator, VideoGenerator]:
         t, s = self.teacher, self.student
-        text_encoder = self._text_encoder if t.backbone == "miniature" else None
-        teacher = VideoGenerator.from_folder(str(t.folder), self.device, text_encoder=text_encoder,
-                                             options=self.options)
+        text_encoder = self._text_encoder if t.model.backbone.shares_parts else None
+        teacher = VideoGenerator.from_folder(t.model, self.device, text_encoder=text_encoder, options=self.options)
         if s.folder.resolve() == t.folder.resolve():
             return teacher, teacher  # same weights: one generator; each call passes its own steps and guidance
-        if not self.miniature:  # diffusers backbones load their text encoders and VAE lazily, each its own
-            return teacher, VideoGenerator.from_folder(str(s.folder), self.device, options=self.options)
-        same_vae = (t.folder / t.settings.vae).resolve() == (s.folder / s.settings.vae).resolve()
+        if not (t.model.backbone.shares_parts and s.model.backbone.shares_parts):  # each loads its own, lazily
+            return teacher, VideoGenerator.from_folder(s.model, self.device, options=self.options)
+        same_vae = t.model.vae_dir == s.model.vae_dir
         same_text = t.settings.text_encoder == s.settings.text_encoder
-        student = VideoGenerator.from_folder(str(s.folder), self.device,
+        student = VideoGenerator.from_folder(s.model, self.device,
                                              text_encoder=teacher.text_encoder if same_text else None,
                                              vae=teacher.vae if same_vae else None)
         return teacher, student

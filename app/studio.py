@@ -17,11 +17,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from accvideo.analysis import upscale
 from accvideo.video import read_image
 from app.limits import MAX_GUIDANCE, MAX_STEPS, RequestError, as_int, check_geometry_caps, make_request
 from app.runner import Comparison, StudioRunner
 from app.samples import SAMPLES, SHAPES_CLIPS, i2v_samples, shapes_first_frame, t2v_samples
-from app.trajectory import TrajectoryPanel, describe, grid, upscale
+from app.trajectory import TrajectoryPanel, describe, grid
 
 CONCURRENCY = 1  # model requests run at once (the runner serialises them anyway); others wait in the queue
 QUEUE_SIZE = 32  # waiting requests beyond this are refused with a "queue full" message

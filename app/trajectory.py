@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from accvideo.analysis import GAP, tile, upscale
 from accvideo.schedules import key_indices
-
-GAP = 2  # px of background between tiles of the grid
 
 
 @dataclass
@@ -49,20 +48,8 @@ def latent_rmse(a: torch.Tensor, b: torch.Tensor) -> list[float]:
 
 def grid(panel: TrajectoryPanel, frame: int, scale: int = 1) -> np.ndarray:
     """One frame of every key point as a 2-row image: teacher on top, student below (uint8 (2H', P W', 3))."""
-    rows = []
-    for clips in (panel.teacher, panel.student):
-        tiles = [clip[frame] for clip in clips]  # P x (H, W, 3)
-        gap = np.full((tiles[0].shape[0], GAP, 3), 255, np.uint8)
-        row = np.concatenate([part for tile in tiles for part in (tile, gap)][:-1], axis=1)
-        rows.append(row)
-    sep = np.full((GAP, rows[0].shape[1], 3), 255, np.uint8)
-    image = np.concatenate([rows[0], sep, rows[1]], axis=0)
-    return upscale(image, scale)
-
-
-def upscale(image: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour enlargement (H, W, 3) -> (s H, s W, 3): keeps the Shapes world's hard edges."""
-    return image if scale == 1 else image.repeat(scale, axis=0).repeat(scale, axis=1)
+    rows = np.stack([panel.teacher[:, frame], panel.student[:, frame]])  # (2, P, H, W, 3)
+    return upscale(tile(rows, GAP), scale)
 
 
 def describe(panel: TrajectoryPanel) -> str:

@@ -78,6 +78,7 @@ def build_teacher(folder: Path, size: str, device: torch.device, dtype: torch.dt
 def distill_seconds(folder: Path, work: Path, geometry: tuple[int, int, int], device: torch.device, dtype: str,
                     iters: int) -> float:
     """Seconds per outer iteration of Algorithm 1 (m = 5 inner steps, batch 1), after one warm-up iteration."""
+    from accvideo.backbones.registry import ModelFolder
     from accvideo.distill.config import DistillConfig
     from accvideo.distill.trainer import Distiller
     from accvideo.pipeline import VideoGenerator
@@ -85,10 +86,10 @@ def distill_seconds(folder: Path, work: Path, geometry: tuple[int, int, int], de
     from accvideo.synvid.sources import SampleRequest
 
     h, w, f = geometry
-    gen = VideoGenerator.from_folder(str(folder), device=str(device), options=_options(dtype))
-    settings = SynVidSettings(teacher=str(folder), teacher_sha256="bench", source="bench", samples=2, base_seed=0,
-                              teacher_steps=5, student_steps=5, guidance=5.0, shift=3.0, keep="key", height=h,
-                              width=w, frames=f, shard_size=2, batch_size=1, backbone="wan-t2v")
+    teacher = ModelFolder.open(folder)
+    gen = VideoGenerator.from_folder(teacher, device=str(device), options=_options(dtype))
+    settings = SynVidSettings.from_teacher(teacher, "bench", 2, teacher_steps=5, guidance=5.0, height=h, width=w,
+                                           frames=f, shard_size=2, batch_size=1, teacher_sha256="bench")
     requests = [SampleRequest(i, PROMPT, i) for i in range(2)]
     data = generate_synvid(gen, requests, settings, work / "synvid")  # a 5-step SynVid: timing, not quality
     del gen
@@ -114,7 +115,7 @@ def _options(dtype: str):
 def run(args: argparse.Namespace) -> dict:
     """Every figure of one run."""
     from accvideo.pipeline import VideoGenerator
-    from accvideo.schedules import flow_sigmas, key_timesteps
+    from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS, flow_sigmas, key_timesteps
     from accvideo.settings import SamplingSettings
     from accvideo.synvid.record import record_batch
     from accvideo.synvid.sources import SampleRequest
@@ -130,10 +131,9 @@ def run(args: argparse.Namespace) -> dict:
     build_seconds = time.perf_counter() - t0
     gen = VideoGenerator.from_folder(str(work / "teacher"), device=str(device), options=_options(dtype))
     shift = 3.0
-    teacher = SamplingSettings(steps=50, shift=shift, guidance=5.0, height=h, width=w, frames=f, backbone="wan-t2v")
-    keys = [float(s) for s in key_timesteps(flow_sigmas(50, shift), 5)]
-    student = SamplingSettings(kind="student", steps=5, shift=shift, guidance=1.0, sigmas=keys, height=h, width=w,
-                               frames=f, backbone="wan-t2v")
+    teacher = SamplingSettings(steps=TEACHER_STEPS, shift=shift, guidance=5.0, height=h, width=w, frames=f, backbone="wan-t2v")
+    keys = [float(s) for s in key_timesteps(flow_sigmas(TEACHER_STEPS, shift), STUDENT_STEPS)]
+    student = teacher.for_student(keys)
     timed_generation(gen, student, device, steps=2)  # warm-up: kernels, allocator, caches
     results = {"teacher": timed_generation(gen, teacher, device), "student": timed_generation(gen, student, device)}
     tc, st = results["teacher"], results["student"]
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> dict:
     gen.backbone._text_cache.clear()
     sync(device)
     t0 = time.perf_counter()
-    record_batch(gen, [SampleRequest(0, PROMPT, 0)], 50, 5, 5.0, shift, "key", h, w, f)
+    record_batch(gen, [SampleRequest(0, PROMPT, 0)], TEACHER_STEPS, STUDENT_STEPS, 5.0, shift, "key", h, w, f)
     sync(device)
     synvid_seconds = time.perf_counter() - t0
     shape = gen.backbone.noise_shape(h, w, f)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import torch
 
-from accvideo.pipeline import SamplingSettings, VideoGenerator, resolve_model
-from accvideo.synvid.cli import dataset_info
-from accvideo.synvid.run import SynVidSettings, generate_synvid, weights_sha256
+from accvideo.backbones.registry import ModelFolder
+from accvideo.pipeline import VideoGenerator
+from accvideo.synvid.dataset import dataset_info
+from accvideo.synvid.run import SynVidSettings, generate_synvid
 from accvideo.synvid.sources import shapes_requests
 
 
@@ -30,16 +31,14 @@ def main() -> None:
     p.add_argument("--json")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    folder = resolve_model(args.teacher)
-    ms = SamplingSettings.load(folder)
-    gen = VideoGenerator.from_folder(str(folder), device=args.device)
+    teacher = ModelFolder.open(args.teacher)
+    gen = VideoGenerator.from_folder(teacher, device=args.device)
     out = Path(tempfile.mkdtemp(prefix="synvid-bench-"))
     try:
-        reqs = shapes_requests(args.samples, 0, 0.5, 64, 64, 17)
-        settings = SynVidSettings(teacher=str(folder), teacher_sha256=weights_sha256(folder), source="bench",
-                                  samples=args.samples, base_seed=0, teacher_steps=50, student_steps=5,
-                                  guidance=ms.guidance, shift=ms.shift, keep="key", height=64, width=64, frames=17,
-                                  shard_size=args.batch_size * 4, batch_size=args.batch_size)
+        st = teacher.settings
+        reqs = shapes_requests(args.samples, 0, 0.5, st.height, st.width, st.frames)
+        settings = SynVidSettings.from_teacher(teacher, "bench", args.samples, shard_size=args.batch_size * 4,
+                                               batch_size=args.batch_size)
         t0 = time.perf_counter()
         generate_synvid(gen, reqs, settings, out / "data")
         seconds = time.perf_counter() - t0
@@ -48,7 +47,7 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
     figures = {"samples": args.samples, "seconds": seconds, "samples_per_second": args.samples / seconds,
                "bytes_per_sample": info["bytes_per_sample"], "threads": args.threads, "device": args.device,
-               "teacher_nfe_per_sample": 100}
+               "teacher_nfe_per_sample": settings.teacher_steps * (2 if settings.guidance != 1.0 else 1)}
     print(json.dumps(figures, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))

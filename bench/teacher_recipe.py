@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from accvideo.commands.common import add_config_options, config_from_args
 from accvideo.training.proxy import ProxySettings, proxy_eval
 from accvideo.training.state import CHECKPOINT, load_checkpoint
 from accvideo.training.teacher import TeacherTrainConfig, build_model, proxy_parts, train_teacher
@@ -34,10 +35,7 @@ ARM_FIELDS = ("preset", "batch_size", "lr", "canonical_until", "canonical_fracti
 def run_arm(args: argparse.Namespace) -> dict:
     """Train (or finish training) one arm and score its EMA weights."""
     out = Path(args.out) / args.arm
-    cfg = TeacherTrainConfig(data=args.data, out=str(out), vae=args.vae, preset=args.preset, steps=args.steps,
-                             batch_size=args.batch_size, lr=args.lr, canonical_until=args.canonical_until,
-                             canonical_fraction=args.canonical_fraction, train_shift=args.train_shift,
-                             ema=args.ema, threads=args.threads, max_minutes=args.minutes)
+    cfg = config_from_args(TeacherTrainConfig, args, out=str(out), max_minutes=args.minutes)
     resume = (out / CHECKPOINT).is_file()
     if not resume or load_checkpoint(out / CHECKPOINT)["elapsed"] < 60 * args.minutes:
         train_teacher(cfg, resume=resume)
@@ -88,19 +86,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arm", help="the arm's name (its run folder under --out)")
     p.add_argument("--minutes", type=float, default=25.0, help="wall-clock training budget of the arm")
-    p.add_argument("--data", default="runs/teacher_data.safetensors")
-    p.add_argument("--vae", default="assets/vae")
-    p.add_argument("--out", default="runs/recipe")
-    p.add_argument("--preset", default="shapes-hy")
-    p.add_argument("--steps", type=int, default=20000, help="the cosine horizon (the budget ends the arm first)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--canonical-until", type=int, default=0)
-    p.add_argument("--canonical-fraction", type=float, default=0.3)
-    p.add_argument("--train-shift", type=float, default=3.0)
-    p.add_argument("--ema", type=float, default=0.995)
+    p.add_argument("--out", default="runs/recipe", help="the arms' folder: one run folder per arm, arms.csv")
+    add_config_options(p, TeacherTrainConfig, skip=("out", "max_minutes"))  # any setting can differ between arms
+    p.set_defaults(steps=20000, ema=0.995, threads=1)  # the cosine horizon (the budget ends an arm first)
     p.add_argument("--prompts", type=int, default=48, help="canonical eval prompts of the proxy")
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--table", action="store_true", help="print OUT/arms.csv as markdown and exit")
     p.add_argument("--curve", help="print this run folder's proxy.csv (its learning curve) as markdown and exit")
     args = p.parse_args()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from accvideo.cli import main
+from accvideo.commands import main
 
 GEOMETRY = ["--height", "16", "--width", "16", "--frames", "9"]
 PROMPTS = ["a red circle moving right", "a blue square moving left", "a small green star"]
@@ -143,10 +143,10 @@ def test_teacher_matches_the_stock_pipeline(run):
 
 
 def test_feature_taps_read_the_video_tokens(run):
-    from accvideo.backbones.registry import load_backbone
+    from accvideo.backbones.registry import ModelFolder
     from accvideo.distill.features import TeacherFeatures, default_layers
 
-    backbone, _ = load_backbone(run["root"] / "pipe")
+    backbone = ModelFolder.open(run["root"] / "pipe").load()
     fe = TeacherFeatures(backbone.transformer, backbone=backbone)
     blocks = 4 if run["kind"] == "hunyuan-t2v" else 3  # HunyuanVideo: 2 dual- + 2 single-stream blocks
     assert len(fe.blocks) == blocks and (fe.noisy_layer, fe.clean_layer) == default_layers(blocks)
@@ -178,10 +178,10 @@ def test_wrong_task_or_size_is_a_one_line_error(run, tmp_path, capsys):
 
 def test_studio_serves_the_backbone_and_its_student(run, tmp_path):
     """`accvideo studio --teacher PIPE --student D`: the runner and the page on a diffusers backbone."""
+    from accvideo.video import read_image
     from app.limits import RequestError, make_request
     from app.runner import StudioRunner
     from app.studio import build_demo
-    from accvideo.video import read_image
 
     runner = StudioRunner(str(run["root"] / "pipe"), str(run["root"] / "D"), out_dir=tmp_path)
     i2v = run["kind"] == "wan-i2v"
@@ -203,8 +203,8 @@ def test_studio_serves_the_backbone_and_its_student(run, tmp_path):
 
 
 def test_hunyuan_defaults_give_the_papers_key_timesteps(tmp_path):
-    from accvideo.backbones.hunyuan import PAPER_KEY_TIMESTEPS, HunyuanT2VBackbone
-    from accvideo.schedules import key_timesteps
+    from accvideo.backbones.hunyuan import HunyuanT2VBackbone
+    from accvideo.schedules import PAPER_KEY_TIMESTEPS, key_timesteps
 
     settings = HunyuanT2VBackbone.defaults(tmp_path)
     assert (settings.shift, settings.steps, settings.guidance, settings.embedded_guidance) == (7.0, 50, 1.0, 6.0)

@@ -153,7 +153,7 @@ def test_ablation_modes_run(tiny_synvid, tiny_model_dir, tmp_path):
 
 
 def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
-    from accvideo.cli import main
+    from accvideo.commands import main
     from accvideo.distill.trainer import distill
     from accvideo.video import read_mp4
 
@@ -166,7 +166,7 @@ def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
 def test_export_checkpoint_mid_run_equals_the_final_export(tiny_synvid, tiny_model_dir, tmp_path, capsys):
     from diffusers import WanTransformer3DModel
 
-    from accvideo.cli import main
+    from accvideo.commands import main
     from accvideo.distill.data import key_sigmas
     from accvideo.distill.trainer import distill
     from accvideo.pipeline import SamplingSettings
@@ -223,7 +223,7 @@ def test_real_data_baseline_targets_are_teacher_solutions(tiny_teacher_data, tin
 
 
 def test_bad_settings_resume_changes_and_divergence_end_in_one_line(tiny_synvid, tiny_model_dir, tmp_path, capsys):
-    from accvideo.cli import main
+    from accvideo.commands import main
 
     base = ["distill", "--data", str(tiny_synvid), "--teacher", str(tiny_model_dir), "--batch-size", "2",
             "--threads", "1", "--checkpoint-every", "1"]

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-import accvideo.cli
-from accvideo.evaluation.cli import add_parser
+import accvideo.commands
+from accvideo.commands.evaluate import add_parser
 from accvideo.evaluation.fidelity import PSNR_CAP_DB
 from accvideo.evaluation.runner import load_generators
 from accvideo.evaluation.specs import parse_specs
@@ -23,15 +23,15 @@ NON_NEGATIVE = ("frechet_distance", "temporal_flicker", "sharpness", "seconds_pe
 
 @pytest.fixture
 def main(monkeypatch):
-    """accvideo.cli.main with `eval` registered, whether or not accvideo/cli.py registers it yet."""
+    """accvideo.commands.main with `eval` alone registered."""
 
     def build_parser() -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog="accvideo")
         add_parser(p.add_subparsers(dest="command", required=True))
         return p
 
-    monkeypatch.setattr(accvideo.cli, "build_parser", build_parser)
-    return accvideo.cli.main
+    monkeypatch.setattr(accvideo.commands, "build_parser", build_parser)
+    return accvideo.commands.main
 
 
 @pytest.fixture

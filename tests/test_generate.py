@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from accvideo.cli import main
+from accvideo.commands import main
 from accvideo.video import read_mp4, write_png
 
 
@@ -82,8 +82,8 @@ def test_long_prompt_is_cut_with_a_one_line_warning(tiny_model_dir, tmp_path):
 def test_output_into_an_unwritable_folder_is_refused_up_front(monkeypatch, tmp_path):
     import os
 
-    from accvideo import cli
+    from accvideo.commands.common import BadInput, check_writable
 
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a non-root user on a read-only folder
-    with pytest.raises(cli.BadInput, match="is not writable"):
-        cli.check_outputs([cli.Job("a red circle", 0, None, tmp_path / "x.mp4")])
+    with pytest.raises(BadInput, match="is not writable"):
+        check_writable(tmp_path / "x.mp4")

@@ -17,9 +17,9 @@ def hy_model_dir(tmp_path_factory):
 
 
 def test_text_is_states_mask_and_pooled_sentence_vector(hy_model_dir, text_encoder):
-    from accvideo.backbones.miniature import MiniatureBackbone
+    from accvideo.backbones.registry import ModelFolder
 
-    backbone = MiniatureBackbone.from_folder(hy_model_dir, text_encoder=text_encoder)
+    backbone = ModelFolder.open(hy_model_dir).load(text_encoder=text_encoder)
     text = backbone.encode_text(["a small red circle moving left on a gray background", ""])
     assert set(text) == {"text_states", "text_mask", "text_pooled"}
     lengths = text["text_mask"].sum(1)
@@ -39,7 +39,7 @@ def test_text_is_states_mask_and_pooled_sentence_vector(hy_model_dir, text_encod
 
 
 def test_generate_synvid_distill_and_student(hy_model_dir, text_encoder, tmp_path):
-    from accvideo.cli import main
+    from accvideo.commands import main
     from accvideo.distill.config import DistillConfig
     from accvideo.distill.trainer import distill
     from accvideo.pipeline import VideoGenerator

@@ -196,8 +196,8 @@ def test_missing_shipped_student_falls_back_to_the_teacher(tiny_model_dir, monke
 
 
 def test_studio_cli_refuses_a_missing_teacher_before_loading(tmp_path):
-    from accvideo.cli import BadInput
-    from accvideo.studio_cli import add_parser
+    from accvideo.commands.common import BadInput
+    from accvideo.commands.studio import add_parser
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"))

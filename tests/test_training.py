@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from accvideo.schedules import flow_matching_loss
 from accvideo.shapes import caption, random_spec
 from accvideo.shapes.captions import canonical_caption
 from accvideo.training.state import load_checkpoint
-from accvideo.training.teacher import TeacherTrainConfig, flow_matching_loss, train_teacher
+from accvideo.training.teacher import TeacherTrainConfig, train_teacher
 from accvideo.training.teacher_data import load_teacher_data
 from accvideo.training.vae import VAETrainConfig, train_vae
 
@@ -57,7 +58,7 @@ def teacher_cfg(data, out, **kw):
 
 @pytest.mark.parametrize("preset", ["test", "test-hy"])
 def test_train_teacher_resume_is_bit_exact_and_exports(tiny_teacher_data, tmp_path, preset):
-    from accvideo.backbones.miniature import MiniatureBackbone
+    from accvideo.backbones.registry import ModelFolder
     from accvideo.pipeline import SamplingSettings
 
     kw = dict(preset=preset, vae=str(tiny_teacher_data.parent / "vae"), eval_every=2, eval_prompts=2,
@@ -77,7 +78,7 @@ def test_train_teacher_resume_is_bit_exact_and_exports(tiny_teacher_data, tmp_pa
     assert [int(r["step"]) for r in proxy_a] == [int(r["step"]) for r in proxy_b] == [2, 4]
     assert [r["t2v_all_three"] for r in proxy_a] == [r["t2v_all_three"] for r in proxy_b]
     assert all(0 <= float(r["t2v_shape"]) <= 1 and float(r["i2v_frame0_psnr"]) > 0 for r in proxy_a)
-    backbone = MiniatureBackbone.from_folder(final)
+    backbone = ModelFolder.open(final).load()
     assert type(backbone.transformer).__name__ == ("WanTransformer3DModel" if preset == "test"
                                                    else "HunyuanVideoTransformer3DModel")
     assert SamplingSettings.load(final).steps == 50
@@ -201,7 +202,7 @@ def test_keyframe_encoder_reads_only_each_groups_last_frame(tmp_path):
 
 
 def test_resume_on_other_data_warns_and_export_checkpoint_needs_no_data(tiny_teacher_data, tmp_path):
-    from accvideo.cli import main
+    from accvideo.commands import main
     from accvideo.training.state import file_digest, save_checkpoint
 
     run = tmp_path / "run"

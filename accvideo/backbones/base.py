@@ -45,8 +45,41 @@ class Backbone(Protocol):
 
     name: str  # registry key: miniature, wan-t2v, wan-i2v, hunyuan-t2v
     tasks: tuple[str, ...]  # "t2v" and/or "i2v"
+    world: str | None  # the world whose sample prompts and size caps suit it ("shapes" for the miniature), or None
+    shares_parts: bool  # whether two folders of this backbone may share a loaded text encoder and VAE (the studio)
+    teacher_data: bool  # whether it trains from prepare_teacher_data files (the real-data distillation baseline)
     transformer: torch.nn.Module  # the velocity model v_theta
     device: torch.device
+
+    # -- class level: what the backbone says about a folder before (or instead of) loading it --
+    @classmethod
+    def defaults(cls, folder: Path) -> SamplingSettings:
+        """The sampling settings of a folder that has no accvideo.json."""
+
+    @classmethod
+    def transformer_dir(cls, model) -> Path:
+        """The folder of a ModelFolder's transformer weights."""
+
+    @classmethod
+    def check_folder_geometry(cls, model, height: int, width: int, frames: int) -> None:
+        """ValueError unless the clip size suits a ModelFolder (configs only, no weights)."""
+
+    @classmethod
+    def load(cls, model, device, options, text_encoder, vae, load_parts: bool) -> Backbone:
+        """Load a ModelFolder (text encoder and VAE may be shared in; load_parts=False: the transformer alone)."""
+
+    @classmethod
+    def export_student(cls, transformer, folder: Path, teacher, sigmas: list[float], info: dict) -> Path:
+        """Write a distilled student of the teacher ModelFolder so that `ModelFolder.open(folder)` runs it."""
+
+    @classmethod
+    def stored_conditioning(cls, sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...],
+                            settings: dict) -> tuple[Cond, Cond]:
+        """A SynVid sample's stored tensors -> (text, condition) as velocity() reads them."""
+
+    # -- instance level --
+    def with_decoder(self, teacher) -> Backbone:
+        """This backbone, able to decode (loads the VAE a transformer-only load skipped)."""
 
     def default_settings(self) -> SamplingSettings:
         """Steps, shift, guidance, sigmas and clip size this backbone samples with by default."""
@@ -112,6 +145,9 @@ class DiffusersBackbone:
 
     name = "diffusers"
     tasks: tuple[str, ...] = ("t2v",)
+    world = None  # any prompt, any size its VAE and patches take
+    shares_parts = False  # each folder loads its own text encoders and VAE, lazily
+    teacher_data = False
     pipeline_class = "DiffusionPipeline"
     transformer_class = "ModelMixin"
     vae_class = "AutoencoderKL"
@@ -198,6 +234,67 @@ class DiffusersBackbone:
     def defaults(cls, folder: Path) -> SamplingSettings:
         """The sampling settings of a pipeline folder without an accvideo.json."""
         raise NotImplementedError
+
+    @classmethod
+    def transformer_dir(cls, model) -> Path:
+        """A pipeline folder's (or a distilled student's) transformer/ subfolder."""
+        return model.path / "transformer"
+
+    @classmethod
+    def check_folder_geometry(cls, model, height: int, width: int, frames: int) -> None:
+        """Sizes against the VAE's and the transformer's configs."""
+        cls.check_sizes(cls.vae_config_of(model.pipeline_dir), model.transformer_config(), height, width, frames)
+
+    @classmethod
+    def load(cls, model, device="cpu", options=None, text_encoder=None, vae=None, load_parts=True):
+        """The transformer now; text encoders and VAE from the pipeline folder on first use."""
+        backbone = cls(model.pipeline_dir, model.transformer_dir, options, device)
+        if model.settings.embedded_guidance is not None:
+            backbone.embedded_guidance = model.settings.embedded_guidance
+        return backbone
+
+    @classmethod
+    def export_student(cls, transformer, folder: Path, teacher, sigmas: list[float], info: dict) -> Path:
+        """transformer/ + accvideo.json (backbone, pipeline pointer, sigmas, no CFG) + links to the other parts,
+        so that the stock pipeline class (`WanPipeline.from_pretrained(folder)`, ...) loads it too."""
+        import os
+        import shutil
+
+        pipe_dir = teacher.pipeline_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        transformer.save_pretrained(folder / "transformer")
+        teacher.settings.for_student(sigmas, vae=os.path.relpath(pipe_dir / "vae", folder.resolve()),
+                                     backbone=cls.name, pipeline=os.path.relpath(pipe_dir, folder.resolve())
+                                     ).save(folder)
+        index = json.loads((pipe_dir / "model_index.json").read_text())
+        for part in index:
+            if part.startswith("_") or part == "transformer" or not (pipe_dir / part).is_dir():
+                continue
+            link = folder / part
+            if not link.exists():
+                try:
+                    link.symlink_to(os.path.relpath(pipe_dir / part, folder.resolve()), target_is_directory=True)
+                except OSError:  # no symlinks here: the accvideo.json pointer still finds them
+                    break
+        else:
+            shutil.copyfile(pipe_dir / "model_index.json", folder / "model_index.json")
+        (folder / "training.json").write_text(json.dumps(info, indent=2, default=str))
+        return folder
+
+    @classmethod
+    def stored_conditioning(cls, sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...],
+                            settings: dict) -> tuple[Cond, Cond]:
+        """text_* fields as the text (a dict when more than the states), the others (I2V condition latent,
+        image tokens) as the condition, or None."""
+        text_keys = [k for k in extra_fields if k.startswith("text_")]
+        text = {"text_states": sample["text_states"].float(), **{k: sample[k].float() for k in text_keys}}
+        cond_keys = [k for k in extra_fields if not k.startswith("text_")]
+        condition = {k: sample[k].float() for k in cond_keys} if cond_keys else None
+        return (text if text_keys else text["text_states"]), condition
+
+    def with_decoder(self, teacher) -> DiffusersBackbone:
+        """Itself: the pipeline (and its VAE) loads on first use."""
+        return self
 
     def default_settings(self) -> SamplingSettings:
         """The pipeline folder's sampling settings."""

@@ -15,13 +15,13 @@ import torch
 
 from accvideo.backbones.base import DiffusersBackbone
 from accvideo.backbones.conditioning import Cond
+from accvideo.schedules import TEACHER_STEPS
 from accvideo.settings import SamplingSettings
 
 HUNYUAN_SHIFT = 7.0  # the paper's (and HunyuanVideo's) flow shift
 HUNYUAN_EMBEDDED_GUIDANCE = 6.0  # HunyuanVideo's default embedded guidance scale
 HUNYUAN_SIZE = (544, 960, 93)  # height, width, frames of the paper's SynVid (Sec. 5.1)
 HUNYUAN_TEXT_TOKENS = 256  # the pipeline's max_sequence_length
-PAPER_KEY_TIMESTEPS = (1.0, 0.9651, 0.9130, 0.8235, 0.6363, 0.0)  # t'_5 .. t'_0 as the paper prints them
 
 
 class HunyuanT2VBackbone(DiffusersBackbone):
@@ -48,7 +48,7 @@ class HunyuanT2VBackbone(DiffusersBackbone):
     def defaults(cls, folder: Path) -> SamplingSettings:
         """50 steps at shift 7, embedded guidance 6 and no CFG, at the paper's 544x960x93."""
         h, w, f = HUNYUAN_SIZE
-        return SamplingSettings(kind="teacher", steps=50, shift=HUNYUAN_SHIFT, guidance=1.0, vae="vae",
+        return SamplingSettings(kind="teacher", steps=TEACHER_STEPS, shift=HUNYUAN_SHIFT, guidance=1.0, vae="vae",
                                 text_encoder="llama+clip", height=h, width=w, frames=f, backbone=cls.name,
                                 embedded_guidance=cls.embedded_guidance)
 

@@ -22,22 +22,14 @@ from accvideo.models.teacher import architecture
 from accvideo.settings import SamplingSettings
 
 
-def read_class_name(folder: Path) -> str:
-    """The diffusers class of a miniature model folder's transformer (config.json's _class_name)."""
-    import json
-
-    config = Path(folder) / "config.json"
-    try:
-        return json.loads(config.read_text())["_class_name"]
-    except (OSError, ValueError, KeyError) as err:
-        raise ValueError(f"{config}: not a readable transformer config ({err})") from err
-
-
 class MiniatureBackbone:
     """Transformer + ShapesAutoencoder + MiniLM; the VAE and the text encoder may be None until needed."""
 
     name = "miniature"
     tasks = ("t2v", "i2v")
+    world = "shapes"  # the Shapes world's sample prompts and size caps apply
+    shares_parts = True  # MiniLM and a VAE folder named by two model folders load once
+    teacher_data = True  # trains from prepare_teacher_data files
 
     def __init__(self, transformer, vae=None, text_encoder=None, device: str | torch.device = "cpu",
                  settings: SamplingSettings | None = None):
@@ -49,22 +41,74 @@ class MiniatureBackbone:
         self.settings = settings or SamplingSettings()
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str = "cpu", options: LoadOptions | None = None, text_encoder=None,
-                    vae=None, load_parts: bool = True) -> MiniatureBackbone:
-        """Load a miniature model folder; text encoder and VAE may be shared in, or skipped (load_parts=False)."""
+    def defaults(cls, folder: Path) -> SamplingSettings:
+        """A miniature folder always has its accvideo.json."""
+        return SamplingSettings.load(folder)
+
+    @classmethod
+    def transformer_dir(cls, model) -> Path:
+        """The model folder itself holds the transformer."""
+        return model.path
+
+    @classmethod
+    def check_folder_geometry(cls, model, height: int, width: int, frames: int) -> None:
+        """The Shapes world's sizes."""
+        from accvideo.shapes.spec import check_geometry
+
+        check_geometry(height, width, frames)
+
+    @classmethod
+    def load(cls, model, device: str = "cpu", options: LoadOptions | None = None, text_encoder=None, vae=None,
+             load_parts: bool = True) -> MiniatureBackbone:
+        """Load a miniature ModelFolder; text encoder and VAE may be shared in, or skipped (load_parts=False)."""
         import diffusers
 
-        from accvideo.models.autoencoder import ShapesAutoencoder
         from accvideo.models.text import MiniLMTextEncoder
 
-        settings = SamplingSettings.load(folder)
         dtype = (options or LoadOptions()).torch_dtype
-        class_name = architecture(read_class_name(folder)).class_name
-        transformer = getattr(diffusers, class_name).from_pretrained(folder, dtype=dtype).to(device)
+        class_name = architecture(model.transformer_config()["_class_name"]).class_name
+        transformer = getattr(diffusers, class_name).from_pretrained(model.path, dtype=dtype).to(device)
         if load_parts:
-            vae = vae or ShapesAutoencoder.from_pretrained((folder / settings.vae).resolve()).to(device)
+            vae = vae or cls._vae(model).to(device)
             text_encoder = text_encoder or MiniLMTextEncoder(device)
-        return cls(transformer, vae, text_encoder, device, settings)
+        return cls(transformer, vae, text_encoder, device, model.settings)
+
+    @staticmethod
+    def _vae(model):
+        from accvideo.models.autoencoder import ShapesAutoencoder
+
+        return ShapesAutoencoder.from_pretrained(model.vae_dir)
+
+    @classmethod
+    def export_student(cls, transformer, folder: Path, teacher, sigmas: list[float], info: dict) -> Path:
+        """The transformer folder itself, its accvideo.json naming the teacher's VAE (a relative path)."""
+        import json
+        import os
+
+        folder.mkdir(parents=True, exist_ok=True)
+        transformer.save_pretrained(folder)
+        vae = os.path.relpath(teacher.vae_dir, Path(folder).resolve())
+        teacher.settings.for_student(sigmas, vae=vae).save(folder)
+        (folder / "training.json").write_text(json.dumps(info, indent=2, default=str))
+        return folder
+
+    @classmethod
+    def stored_conditioning(cls, sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...],
+                            settings: dict) -> tuple[Cond, Cond]:
+        """Its text (states (L, D), or the HunyuanVideo class's dict with mask and pooled vector) and the I2V
+        condition rebuilt from first_latent in the layout of the teacher's architecture."""
+        text_keys = [k for k in extra_fields if k.startswith("text_")]
+        text = {"text_states": sample["text_states"].float(), **{k: sample[k].float() for k in text_keys}}
+        lat = sample["latents"]
+        first = sample["first_latent"][None] if bool(sample["i2v"].item()) else None
+        arch = architecture(settings.get("architecture") or "WanTransformer3DModel")
+        return (text if text_keys else text["text_states"]), arch.condition(first, (1, *lat.shape[1:]))[0]
+
+    def with_decoder(self, teacher) -> MiniatureBackbone:
+        """A backbone with the teacher's VAE (loaded when this one skipped it)."""
+        if self.vae is not None:
+            return self
+        return MiniatureBackbone(self.transformer, self._vae(teacher), self.text_encoder, self.device, self.settings)
 
     def default_settings(self) -> SamplingSettings:
         return self.settings

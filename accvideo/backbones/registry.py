@@ -1,18 +1,25 @@
-"""Which backbone runs a folder, and loading it.
+"""Which backbone runs a folder, and the model folder read once.
 
 - a folder with accvideo.json: its `backbone` field (the miniature when absent); a distilled student of a
   diffusers backbone keeps its transformer in `transformer/` and names the teacher's pipeline folder;
 - a diffusers pipeline folder (model_index.json): its `_class_name` picks the backbone.
+
+Adding a backbone is one module implementing `base.Backbone` (with the class methods below) and one line in
+BACKBONES (and in PIPELINES when a diffusers pipeline class names it).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from accvideo.backbones.base import LoadOptions, read_model_index
+from accvideo.backbones.base import Backbone, LoadOptions, read_model_index
 from accvideo.settings import SETTINGS_FILE, SamplingSettings
+
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+SHIPPED = {"teacher": ASSETS / "teacher", "student": ASSETS / "student"}
 
 # backbone name -> "module:class"; imported only when used
 BACKBONES = {
@@ -33,6 +40,29 @@ def backbone_class(name: str) -> type:
     return getattr(importlib.import_module(module), cls)
 
 
+def resolve_model(name_or_path: str | Path) -> Path:
+    """'teacher' / 'student' -> the shipped folders; anything else is a folder path. Raises with a clear message.
+
+    A folder is a model folder (accvideo.json), a diffusers pipeline folder (model_index.json), or a
+    distillation run (its exported student in final/).
+    """
+    if str(name_or_path) in SHIPPED:
+        folder = SHIPPED[str(name_or_path)]
+        if not (folder / SETTINGS_FILE).is_file():
+            raise FileNotFoundError(f"the shipped {name_or_path} is not in {folder}"
+                                    + (": it ships with the distillation stage" if name_or_path == "student" else ""))
+        return folder
+    folder = Path(name_or_path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder not found: {folder}")
+    if not (folder / SETTINGS_FILE).is_file() and (folder / "final" / SETTINGS_FILE).is_file():
+        folder = folder / "final"  # a distillation run: its exported student
+    if not (folder / SETTINGS_FILE).is_file() and not (folder / "model_index.json").is_file():
+        raise FileNotFoundError(f"{folder} is not an accvideo model folder (no {SETTINGS_FILE}) "
+                                "nor a diffusers pipeline folder (no model_index.json)")
+    return folder
+
+
 def backbone_name(folder: Path) -> str:
     """The backbone that runs a model folder; ValueError for a pipeline class we do not support."""
     folder = Path(folder)
@@ -47,62 +77,73 @@ def backbone_name(folder: Path) -> str:
     return PIPELINES[cls]
 
 
-def pipeline_folder(folder: Path, settings: SamplingSettings) -> Path:
-    """The diffusers pipeline folder that holds a model's text encoders and VAE."""
-    return (Path(folder) / settings.pipeline).resolve() if settings.pipeline else Path(folder)
+@dataclass(frozen=True)
+class ModelFolder:
+    """A model folder read once: where it is, how it samples, which backbone class runs it; passed down, not re-read.
 
-
-def load_settings(folder: Path) -> SamplingSettings:
-    """A folder's sampling settings: its accvideo.json, else its backbone's defaults (no weights are read)."""
-    folder = Path(folder)
-    if (folder / SETTINGS_FILE).is_file():
-        return SamplingSettings.load(folder)
-    return backbone_class(backbone_name(folder)).defaults(folder)
-
-
-def transformer_dir(folder: Path) -> Path:
-    """The folder of a model's transformer weights (its identity, e.g. for SynVid's teacher hash)."""
-    folder = Path(folder)
-    return folder if backbone_name(folder) == "miniature" else folder / "transformer"
-
-
-def check_geometry(folder: Path, height: int, width: int, frames: int) -> None:
-    """Raise ValueError unless the clip size suits the folder's backbone; reads configs only, no weights."""
-    folder = Path(folder)
-    name = backbone_name(folder)
-    if name == "miniature":
-        from accvideo.shapes.spec import check_geometry as check_shapes
-
-        return check_shapes(height, width, frames)
-    cls = backbone_class(name)
-    vae_config = cls.vae_config_of(pipeline_folder(folder, load_settings(folder)))
-    transformer_config = json.loads((transformer_dir(folder) / "config.json").read_text())
-    cls.check_sizes(vae_config, transformer_config, height, width, frames)
-
-
-def check_tasks(name: str, has_image: list[bool]) -> None:
-    """Raise ValueError when a backbone cannot take these jobs (a first frame for T2V-only, none for I2V-only)."""
-    tasks = backbone_class(name).tasks
-    if any(has_image) and "i2v" not in tasks:
-        raise ValueError(f"{name} is text-to-video only: it takes no first frame (--image)")
-    if not all(has_image) and "t2v" not in tasks:
-        raise ValueError(f"{name} is image-to-video only: every clip needs a first frame (--image)")
-
-
-def load_backbone(folder: Path, device: str = "cpu", options: LoadOptions | None = None, text_encoder=None,
-                  vae=None, load_parts: bool = True):
-    """The backbone of a model folder, with its settings: (backbone, SamplingSettings).
-
-    Text encoder and VAE may be shared in (miniature); `load_parts=False` loads the transformer alone
-    (distillation). Diffusers backbones always load their other parts lazily.
+    Configs only: no weights are read until `load`.
     """
-    folder = Path(folder)
-    name = backbone_name(folder)
-    settings = load_settings(folder)
-    cls = backbone_class(name)
-    if name == "miniature":
-        return cls.from_folder(folder, device, options, text_encoder, vae, load_parts), settings
-    backbone = cls(pipeline_folder(folder, settings), transformer_dir(folder), options, device)
-    if settings.embedded_guidance is not None:
-        backbone.embedded_guidance = settings.embedded_guidance
-    return backbone, settings
+
+    path: Path  # the folder itself (a run's final/ when a distillation run was named)
+    given: str  # as the user named it ('teacher', 'student' or a path)
+    settings: SamplingSettings  # its accvideo.json, or its backbone's defaults for a bare pipeline folder
+    backbone: type = field(repr=False)  # the backbone class (accvideo.backbones.base.Backbone)
+
+    @classmethod
+    def open(cls, name_or_path: str | Path) -> ModelFolder:
+        """Resolve and read a folder; FileNotFoundError / ValueError (one line) when it is missing or foreign."""
+        path = resolve_model(name_or_path)
+        backbone = backbone_class(backbone_name(path))
+        has_settings = (path / SETTINGS_FILE).is_file()
+        settings = SamplingSettings.load(path) if has_settings else backbone.defaults(path)
+        return cls(path, str(name_or_path), settings, backbone)
+
+    @property
+    def name(self) -> str:
+        """The backbone's registry name (for records and messages; code asks the backbone, not the name)."""
+        return self.backbone.name
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """'t2v' and/or 'i2v'."""
+        return self.backbone.tasks
+
+    @property
+    def transformer_dir(self) -> Path:
+        """The folder of the transformer's weights (its identity, e.g. for SynVid's teacher hash)."""
+        return self.backbone.transformer_dir(self)
+
+    @property
+    def pipeline_dir(self) -> Path:
+        """The diffusers pipeline folder that holds the text encoders and VAE (the folder itself for a pipeline)."""
+        return (self.path / self.settings.pipeline).resolve() if self.settings.pipeline else self.path
+
+    @property
+    def vae_dir(self) -> Path:
+        """The VAE folder named by the settings."""
+        return (self.path / self.settings.vae).resolve()
+
+    def transformer_config(self) -> dict:
+        """The transformer's config.json."""
+        path = self.transformer_dir / "config.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{path}: not a readable transformer config ({err})") from err
+
+    def check_geometry(self, height: int, width: int, frames: int) -> None:
+        """ValueError unless the clip size suits the backbone (configs only, no weights)."""
+        self.backbone.check_folder_geometry(self, height, width, frames)
+
+    def check_tasks(self, has_image: list[bool]) -> None:
+        """ValueError when the backbone cannot take these jobs (a first frame for T2V-only, none for I2V-only)."""
+        if any(has_image) and "i2v" not in self.tasks:
+            raise ValueError(f"{self.name} is text-to-video only: it takes no first frame (--image)")
+        if not all(has_image) and "t2v" not in self.tasks:
+            raise ValueError(f"{self.name} is image-to-video only: every clip needs a first frame (--image)")
+
+    def load(self, device: str = "cpu", options: LoadOptions | None = None, text_encoder=None, vae=None,
+             load_parts: bool = True) -> Backbone:
+        """The loaded backbone. Text encoder and VAE may be shared in (where the backbone shares parts);
+        `load_parts=False` loads the transformer alone (distillation)."""
+        return self.backbone.load(self, device, options, text_encoder, vae, load_parts)

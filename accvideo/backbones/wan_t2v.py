@@ -12,6 +12,7 @@ import torch
 
 from accvideo.backbones.base import DiffusersBackbone, scheduler_shift
 from accvideo.backbones.conditioning import Cond
+from accvideo.schedules import TEACHER_STEPS
 from accvideo.settings import SamplingSettings
 
 WAN_TEXT_TOKENS = 512  # WanPipeline's max_sequence_length (Wan2.1's text_len)
@@ -42,7 +43,7 @@ class WanT2VBackbone(DiffusersBackbone):
     def defaults(cls, folder: Path) -> SamplingSettings:
         """50 steps with CFG 5 on the folder's shift, at 480x832x81."""
         h, w, f = WAN_SIZE
-        return SamplingSettings(kind="teacher", steps=50, shift=scheduler_shift(folder, WAN_SHIFT),
+        return SamplingSettings(kind="teacher", steps=TEACHER_STEPS, shift=scheduler_shift(folder, WAN_SHIFT),
                                 guidance=WAN_GUIDANCE, vae="vae", text_encoder="umt5", height=h, width=w, frames=f,
                                 backbone=cls.name)
 

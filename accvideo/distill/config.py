@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS
 
 
 @dataclass
 class DistillConfig:
     """One distillation run."""
 
-    data: str  # SynVid folder (the only data the student learns from); a teacher-data file with data_kind="real"
+    data: str | None  # SynVid folder (the student's only data); a teacher-data file with data_kind real
     teacher: str = "teacher"  # teacher model folder (frozen feature extractor; the student starts from it)
     out: str = "runs/distill"  # run folder: checkpoints, losses.csv, samples/, final/
     iters: int = 200  # outer iterations; each runs the m key intervals k = m-1 .. 0 once (Algorithm 1, line 5)
@@ -18,13 +21,13 @@ class DistillConfig:
     lambda_adv: float = 0.1  # weight of the adversarial loss (paper: 0.1)
     batch_size: int = 8  # SynVid samples per step and process
     grad_accum: int = 1  # micro-batches per optimiser step (paper: total batch 32)
-    adv_loss: str = "nonsaturating"  # or "hinge"
-    mode: str = "full"  # "full" (Eq. 6 + Eq. 7), "traj" (--no-adv), "adv" (--adv-only)
+    adv_loss: Literal["nonsaturating", "hinge"] = "nonsaturating"  # the GAN loss of Eq. 7 (paper: non-saturating)
+    mode: Literal["full", "traj", "adv"] = "full"  # "full" (Eq. 6 + Eq. 7), "traj" (--no-adv), "adv" (--adv-only)
     single_head: bool = False  # one shared projection head (ablation)
-    data_kind: str = "synvid"  # "synvid", or "real": forward diffusion of real latents (Sec. 3.2 baseline)
-    student_steps: int = 5  # m, for data_kind="real" (a SynVid folder names its own)
-    teacher_steps: int = 50  # n, for data_kind="real": the teacher's grid whose solution is the target
-    schedule: str = "accvideo"  # key timesteps: "accvideo" (every n/m-th teacher step) or "uniform" (ablation)
+    data_kind: Literal["synvid", "real"] = "synvid"  # ablation real: forward-diffused real latents (Sec. 3.2)
+    student_steps: int = STUDENT_STEPS  # m, with data_kind real (a SynVid folder names its own)
+    teacher_steps: int = TEACHER_STEPS  # n, with data_kind real: the teacher's grid whose solution is the target
+    schedule: Literal["accvideo", "uniform"] = "accvideo"  # key timesteps: every n/m-th teacher step, or uniform
     queue_capacity: int = 64  # entries per latent queue
     noisy_layer: int | None = None  # teacher block read for t > 0 (default: the last)
     clean_layer: int | None = None  # teacher block read for t = 0 (default: 2/3 of the depth)
@@ -33,14 +36,16 @@ class DistillConfig:
     sample_every: int = 0  # iterations between sample clips written to out/samples (0 = never)
     max_loss: float = 1e3  # divergence guard: a trajectory loss above this (or NaN/Inf) stops the run
     max_rise: float = 20.0  # divergence guard: a trajectory loss this many times its first value for k stops it
-    seed: int = 0
+    seed: int = 0  # seeds the student's batches and the noise entering the queues
     threads: int = 2  # torch CPU threads per process
     stop_at: int | None = None  # end this invocation after this iteration (continue with resume)
-    dtype: str = "fp32"  # the frozen teacher's weights (bf16 for Wan2.1 / HunyuanVideo); the student trains in fp32
+    dtype: Literal["fp32", "bf16", "fp16"] = "fp32"  # the frozen teacher's weights (the student trains in fp32)
     gradient_checkpointing: bool = False  # recompute the student's blocks in the backward pass (real sizes)
 
     def __post_init__(self):
         import math
+
+        from accvideo.training.state import check_choices
 
         for name in ("iters", "batch_size", "grad_accum", "queue_capacity", "checkpoint_every", "threads"):
             if getattr(self, name) < 1:
@@ -51,16 +56,9 @@ class DistillConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
-        if self.mode not in ("full", "traj", "adv"):
-            raise ValueError(f"mode must be full, traj or adv, got {self.mode!r}")
-        if self.schedule not in ("accvideo", "uniform"):
-            raise ValueError(f"schedule must be accvideo or uniform, got {self.schedule!r}")
-        if self.data_kind not in ("synvid", "real"):
-            raise ValueError(f"data_kind must be synvid or real, got {self.data_kind!r}")
+        check_choices(self)
         if self.data_kind == "real" and self.schedule != "accvideo":
             raise ValueError("the real-data baseline uses the accvideo key timesteps")
-        if self.adv_loss not in ("nonsaturating", "hinge"):
-            raise ValueError(f"adv_loss must be nonsaturating or hinge, got {self.adv_loss!r}")
 
     def resume_conflicts(self, saved: dict) -> list[str]:
         """Fields of a run's saved config that a resumed run may not change (its optimiser state, data and

@@ -6,6 +6,7 @@ import torch
 
 from accvideo.backbones import conditioning
 from accvideo.synvid.dataset import SynVidDataset
+from accvideo.training.loop import step_generator
 
 
 def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str) -> list[int]:
@@ -33,13 +34,14 @@ def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str) -> lis
     raise ValueError(f"unknown schedule {schedule!r}")
 
 
-def key_sigmas(config: dict) -> list[float]:
-    """The key sigmas t'_m = 1 .. t'_0 = 0 of a distillation run, from its saved config (distill_config.json)."""
+def key_sigmas(config: dict, teacher=None) -> list[float]:
+    """The key sigmas t'_m = 1 .. t'_0 = 0 of a distillation run, from its saved config (distill_config.json);
+    `teacher` is its ModelFolder when already open."""
     if config["data_kind"] == "real":
-        from accvideo.pipeline import SamplingSettings, resolve_model
+        from accvideo.backbones.registry import ModelFolder
         from accvideo.schedules import flow_sigmas, key_indices
 
-        shift = SamplingSettings.load(resolve_model(config["teacher"])).shift
+        shift = (teacher or ModelFolder.open(config["teacher"])).settings.shift
         grid = flow_sigmas(config["teacher_steps"], shift)
         return grid[key_indices(config["teacher_steps"], config["student_steps"])].float().tolist()
     dataset = SynVidDataset(config["data"], verify=False)
@@ -62,7 +64,7 @@ class KeyBatches:
     def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
         """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition (the backbone's
         conditioning batches, accvideo.backbones.conditioning)."""
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        gen = step_generator(self.seed, step)
         perm = torch.randperm(len(self.dataset), generator=gen)
         ids = perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist()
         items = [self.dataset[i] for i in ids]
@@ -82,9 +84,8 @@ class RealKeyBatches:
 
     def __init__(self, data_path: str, teacher, m: int, teacher_steps: int, shift: float, guidance: float,
                  batch_size: int, seed: int, rank: int = 0, world: int = 1):
-        from accvideo.schedules import flow_sigmas, key_indices
-
         from accvideo.models.teacher import architecture
+        from accvideo.schedules import flow_sigmas, key_indices
         from accvideo.training.teacher_data import load_teacher_data
 
         self.data = load_teacher_data(data_path)
@@ -98,9 +99,10 @@ class RealKeyBatches:
 
     def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
         """Like KeyBatches, but only the entries for interval k (m - k - 1 and m - k) are meaningful."""
-        from accvideo.schedules import euler_step, forward_diffuse
+        from accvideo.sampling import cfg_velocity, sample_euler
+        from accvideo.schedules import forward_diffuse
 
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        gen = step_generator(self.seed, step)
         n = len(self.data["latents"])
         ids = torch.randperm(n, generator=gen)[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
         x0 = self.data["latents"][ids].float()
@@ -116,11 +118,11 @@ class RealKeyBatches:
         latent = forward_diffuse(x0, eps, self.grid[start].float().expand(len(ids)))
         latents = torch.zeros(len(ids), self.m + 1, *x0.shape[1:])
         latents[:, self.m - (k + 1)] = latent
-        with torch.no_grad():
-            for j in range(start, stop):  # the teacher's own solution over its grid (Eq. 5 with CFG)
-                s, s_next = float(self.grid[j]), float(self.grid[j + 1])
-                v_c = arch.velocity(self.teacher, latent, s, text, cond)
-                v_u = arch.velocity(self.teacher, latent, s, uncond, cond)
-                latent = euler_step(latent, v_u + self.guidance * (v_c - v_u), s, s_next)
-        latents[:, self.m - k] = latent
+
+        def model_fn(x: torch.Tensor, sigma: float, conditional: bool) -> torch.Tensor:
+            return arch.velocity(self.teacher, x, sigma, text if conditional else uncond, cond)
+
+        with torch.no_grad():  # the teacher's own solution over its grid (Eq. 5 with CFG)
+            latents[:, self.m - k] = sample_euler(cfg_velocity(model_fn, self.guidance), latent,
+                                                  self.grid[start : stop + 1]).latent
         return {"latents": latents, "text_states": text, "condition": cond}

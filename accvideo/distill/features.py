@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from accvideo.backbones.base import Backbone
+
 
 class _StopForward(Exception):
     """Raised by the hook once the wanted block has run: nothing after it is computed."""
@@ -27,7 +29,8 @@ class TeacherFeatures:
     when omitted. HunyuanVideo's 20 dual- and 40 single-stream blocks count as one list of 60.
     """
 
-    def __init__(self, teacher, noisy_layer: int | None = None, clean_layer: int | None = None, backbone=None):
+    def __init__(self, teacher, noisy_layer: int | None = None, clean_layer: int | None = None,
+                 backbone: Backbone | None = None):
         if backbone is None:
             from accvideo.backbones.miniature import MiniatureBackbone
 

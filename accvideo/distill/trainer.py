@@ -13,13 +13,11 @@ import copy
 import json
 import math
 import os
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
@@ -30,6 +28,7 @@ from accvideo.distill.losses import discriminator_loss, generator_loss, trajecto
 from accvideo.distill.queues import LatentQueues
 from accvideo.schedules import euler_step
 from accvideo.synvid.dataset import SynVidDataset
+from accvideo.training.loop import TrainLoop, ema_update, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake"]
@@ -47,21 +46,21 @@ class Distiller:
         from accelerate.utils import DistributedDataParallelKwargs
 
         from accvideo.backbones.base import LoadOptions
-        from accvideo.backbones.registry import load_backbone
-        from accvideo.pipeline import resolve_model
+        from accvideo.backbones.registry import ModelFolder
 
         torch.set_num_threads(cfg.threads)
         self.cfg = cfg
         self.acc = Accelerator(cpu=not torch.cuda.is_available(),
                                kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
         self.out = Path(cfg.out)
-        self.teacher_dir = resolve_model(cfg.teacher)
+        self.teacher = ModelFolder.open(cfg.teacher)
         # the teacher's transformer only (text encoders and VAE load if samples are asked for)
-        self.backbone, self.teacher_settings = load_backbone(self.teacher_dir, self.acc.device,
-                                                             LoadOptions(dtype=cfg.dtype), load_parts=False)
+        self.backbone = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype), load_parts=False)
+        self.teacher_settings = self.teacher.settings
         teacher = self.backbone.transformer
-        if cfg.data_kind == "real" and self.backbone.name != "miniature":
-            raise ValueError("--data-kind real is implemented for the miniature only")
+        if cfg.data_kind == "real" and not self.backbone.teacher_data:
+            raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
+                             f"not {self.teacher.name}")
         if cfg.data_kind == "synvid":
             self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
             self.m = self.dataset.settings["student_steps"]
@@ -138,7 +137,7 @@ class Distiller:
         t_k1, t_k = self.sigma(k + 1), self.sigma(k)
         b = l_k1.shape[0]
         if cfg.uses_adv and k == m - 1:  # lines 11-12: fresh noise enters Q_m
-            gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + self.acc.process_index)
+            gen = step_generator(cfg.seed, step, self.acc.process_index)
             self.queues.push(m, torch.randn(l_k1.shape, generator=gen).to(dev), text, cond)
         if cfg.uses_adv:  # line 15
             g_lat, g_text, g_cond = self.queues.pop(k + 1, b)
@@ -201,9 +200,7 @@ class Distiller:
             self.opt_h.step()
             self.opt_h.zero_grad(set_to_none=True)
         if self.ema is not None:
-            with torch.no_grad():
-                for pe, ps in zip(self.ema.parameters(), self.acc.unwrap_model(self.student).parameters()):
-                    pe.lerp_(ps, 1 - cfg.ema)
+            ema_update(self.ema, self.acc.unwrap_model(self.student), cfg.ema)
         keys = ["traj", "gen", "disc", "logit_real", "logit_fake"]
         return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
 
@@ -214,26 +211,27 @@ class Distiller:
         traj, gen, disc, logit_real, logit_fake), e.g. to draw live loss curves.
         """
         cfg = self.cfg
-        end = min(cfg.iters, cfg.stop_at or cfg.iters)
-        bar = tqdm(range(self.start_iter, end), initial=self.start_iter, total=cfg.iters, desc="distill",
-                   disable=not self.acc.is_local_main_process)
-        t0 = time.perf_counter()
-        for it in bar:
+
+        def save(iteration: int) -> None:
+            self.elapsed = loop.elapsed
+            save_checkpoint(self.checkpoint_path(), self._state(iteration))
+
+        loop = TrainLoop(self.start_iter, cfg.iters, save, cfg.checkpoint_every, "distill", stop_at=cfg.stop_at,
+                         elapsed=self.elapsed, disable=not self.acc.is_local_main_process)
+        for it in loop:
             for k in range(self.m - 1, -1, -1):  # Algorithm 1, line 5
                 row = {"iter": it, "k": k, "sigma": self.sigma(k), **self.inner_step(it, k)}
                 step = it * self.m + (self.m - 1 - k) + 1
                 self.log.append(step, **row)
                 if on_step is not None:
                     on_step({"step": step, **row})
-                bar.set_postfix(k=k, traj=f"{row['traj']:.4f}", gen=f"{row['gen']:.3f}", disc=f"{row['disc']:.3f}")
-            if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == end:
-                now = time.perf_counter()
-                self.elapsed, t0 = self.elapsed + now - t0, now
-                save_checkpoint(self.checkpoint_path(), self._state(it + 1))
+                loop.show(k=k, traj=f"{row['traj']:.4f}", gen=f"{row['gen']:.3f}", disc=f"{row['disc']:.3f}")
             if cfg.sample_every and (it + 1) % cfg.sample_every == 0 and self.acc.is_main_process:
-                self.write_samples(it + 1)
+                with loop.untimed():
+                    self.write_samples(it + 1)
+        self.elapsed = loop.elapsed
         self.acc.wait_for_everyone()
-        if end < cfg.iters:
+        if not loop.finished:
             return None
         model = self._gathered_student() if self._sharded else None  # a collective: every rank takes part
         return self.export(model) if self.acc.is_main_process else None
@@ -263,7 +261,7 @@ class Distiller:
         from accvideo.distill.export import student_generator
         from accvideo.video import write_mp4
 
-        gen = student_generator(self.student_model(), self.teacher_dir, self.sigmas.tolist(), self.backbone)
+        gen = student_generator(self.student_model(), self.teacher, self.sigmas.tolist(), self.backbone)
         batch = self.batches(0, self.m - 1)
         noise = batch["latents"][:n, 0]  # the entry at t'_m = 1 is pure noise
         text = conditioning.select(batch["text_states"], slice(0, n))
@@ -278,7 +276,7 @@ class Distiller:
 
         info = {"distill_seconds": self.elapsed, "iterations": self.cfg.iters, "config": asdict(self.cfg),
                 "data": self.cfg.data, "samples": len(self.dataset) if self.dataset is not None else None}
-        return export_student(model or self.student_model(), self.out / "final", self.teacher_dir,
+        return export_student(model or self.student_model(), self.out / "final", self.teacher,
                               self.sigmas.tolist(), info)
 
 

@@ -20,21 +20,13 @@ import numpy as np
 from scipy import ndimage
 
 from accvideo.evaluation.reading import PixelReading, read_pixels, rim_margin
-from accvideo.shapes.judge import MIN_BLOB_PIXELS, MIN_PRESENT_FRACTION, MUDDY_DISTANCE, attribute_report, judge_clip
+from accvideo.shapes.judge import (MIN_BLOB_PIXELS, MIN_PRESENT_FRACTION, MUDDY_DISTANCE, REPORT_ATTRIBUTES,
+                                   attribute_rates, attribute_report, judge_clip)
 from accvideo.shapes.spec import ClipSpec
 
-ATTRIBUTES = ("colour", "shape", "motion", "size", "background", "count")  # the keys of attribute_report
+ATTRIBUTES = REPORT_ATTRIBUTES  # the keys of attribute_report
 COLOUR_DRIFT_SCALE = MUDDY_DISTANCE  # RGB levels of colour drift at which subject consistency reaches 0
 SHARPNESS_MEDIAN = 3  # px: median filter applied before measuring edges, so pixel noise does not count as detail
-
-
-def attribute_rates(reports: list[dict[str, bool]]) -> dict[str, float]:
-    """Share of clips with each attribute right, and `all` (every attribute right), from attribute_report dicts."""
-    if not reports:
-        raise ValueError("no reports")
-    rates = {a: float(np.mean([r[a] for r in reports])) for a in ATTRIBUTES}
-    rates["all"] = float(np.mean([all(r[a] for a in ATTRIBUTES) for r in reports]))
-    return rates
 
 
 def attribute_accuracy(clips: list[np.ndarray], specs: list[ClipSpec]) -> dict[str, float]:

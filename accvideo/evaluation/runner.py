@@ -17,17 +17,11 @@ from tqdm.auto import tqdm
 
 from accvideo.evaluation.fidelity import capped_psnr, teacher_fidelity
 from accvideo.evaluation.frechet import clip_features, frechet_distance
-from accvideo.evaluation.metrics import (
-    ATTRIBUTES,
-    attribute_rates,
-    edge_energy,
-    sharpness,
-    subject_consistency,
-    temporal_flicker,
-)
+from accvideo.evaluation.metrics import (ATTRIBUTES, attribute_rates, edge_energy, sharpness, subject_consistency,
+                                         temporal_flicker)
 from accvideo.evaluation.reading import read_pixels
 from accvideo.evaluation.specs import ModelSpec
-from accvideo.pipeline import SamplingSettings, VideoGenerator
+from accvideo.pipeline import VideoGenerator
 from accvideo.quality import EvalPrompt
 from accvideo.shapes import render
 from accvideo.shapes.judge import attribute_report, judge_clip
@@ -44,8 +38,8 @@ def load_generators(specs: list[ModelSpec], device: str = "cpu", text_encoder=No
         folder = spec.folder.resolve()
         if folder in generators:
             continue
-        vae_folder = (folder / SamplingSettings.load(folder).vae).resolve()
-        gen = VideoGenerator.from_folder(str(folder), device=device, text_encoder=text_encoder,
+        vae_folder = spec.opened.vae_dir
+        gen = VideoGenerator.from_folder(spec.opened, device=device, text_encoder=text_encoder,
                                          vae=vaes.get(vae_folder))
         text_encoder = gen.text_encoder
         vaes.setdefault(vae_folder, gen.vae)

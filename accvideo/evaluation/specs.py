@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from accvideo.pipeline import SamplingSettings, resolve_model
+from accvideo.backbones.registry import ModelFolder
 
 SPEC_SEPARATOR = ","  # between specs in --models
 STEPS_SEPARATOR = "@"  # between a model and its number of steps
@@ -21,10 +21,23 @@ class ModelSpec:
 
     text: str  # as written, e.g. "teacher@50": the key of its results
     model: str  # teacher, student or a folder path, as written
-    folder: Path  # the resolved model folder
+    opened: ModelFolder  # the model folder, read once
     steps: int  # Euler steps, >= 1
-    kind: str  # "teacher" or "student", from the folder's accvideo.json
-    default_steps: int  # the folder's own number of steps (50 for the shipped teacher)
+
+    @property
+    def folder(self) -> Path:
+        """The resolved model folder."""
+        return self.opened.path
+
+    @property
+    def kind(self) -> str:
+        """"teacher" or "student", from the folder's accvideo.json."""
+        return self.opened.settings.kind
+
+    @property
+    def default_steps(self) -> int:
+        """The folder's own number of steps (50 for the shipped teacher)."""
+        return self.opened.settings.steps
 
     @property
     def is_full_teacher(self) -> bool:
@@ -44,11 +57,10 @@ def parse_spec(text: str) -> ModelSpec:
     if steps < 1:
         raise SpecError(f"model spec {text!r}: steps must be at least 1, got {steps}")
     try:
-        folder = resolve_model(model)
-    except FileNotFoundError as err:
+        opened = ModelFolder.open(model)
+    except (FileNotFoundError, ValueError) as err:
         raise SpecError(f"model spec {text!r}: {err}") from None
-    settings = SamplingSettings.load(folder)
-    return ModelSpec(text.strip(), model, folder, steps, settings.kind, settings.steps)
+    return ModelSpec(text.strip(), model, opened, steps)
 
 
 def parse_specs(text: str) -> list[ModelSpec]:

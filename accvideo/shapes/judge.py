@@ -227,6 +227,21 @@ def judge_clip(clip: np.ndarray) -> JudgedClip:
     return JudgedClip(background=background, objects=tuple(objects))
 
 
+REPORT_ATTRIBUTES = ("colour", "shape", "motion", "size", "background", "count")  # the keys of attribute_report
+BAR_ATTRIBUTES = ("colour", "shape", "motion")  # the quality bars' "all three attributes right"
+
+
+def attribute_rates(reports: list[dict[str, bool]], attributes: tuple[str, ...] = REPORT_ATTRIBUTES,
+                    all_of: tuple[str, ...] | None = None) -> dict[str, float]:
+    """Share of clips with each attribute right, and `all`: the share with every one of `all_of` (default:
+    `attributes`) right, from attribute_report dicts."""
+    if not reports:
+        raise ValueError("no reports")
+    rates = {a: float(np.mean([r[a] for r in reports])) for a in attributes}
+    rates["all"] = float(np.mean([all(r[a] for a in (all_of or attributes)) for r in reports]))
+    return rates
+
+
 def attribute_report(judged: JudgedClip, spec: ClipSpec) -> dict[str, bool]:
     """Per attribute, whether the judge read it as the spec says: colour, shape, motion, size, background, count."""
     found = {o.colour: o for o in judged.objects}

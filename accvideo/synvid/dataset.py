@@ -9,10 +9,11 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
-from accvideo.models.teacher import architecture
+from accvideo.settings import DEFAULT_BACKBONE
 from accvideo.synvid.store import COMPLETE, FIELDS, MANIFEST, SETTINGS, field_names, sample_checksum
 
 FLOAT_FIELDS = ("latents", "text_states", "first_latent")
+HIST_BINS = (0, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200)  # prompt length bins in words (paper Fig. 5)
 
 
 class SynVidError(ValueError):
@@ -87,7 +88,7 @@ class SynVidDataset(torch.utils.data.Dataset):
         for name in sorted({r["shard"] for r in self.records}):
             if not (self.root / "shards" / name).exists():
                 raise SynVidError(f"{self.root / 'shards' / name}: shard file is missing")
-        self.backbone = self.settings.get("backbone", "miniature")
+        self.backbone = self.settings.get("backbone", DEFAULT_BACKBONE)
         self.extra_fields = self._extra_fields()
         if verify:
             self.verify()
@@ -126,26 +127,28 @@ class SynVidDataset(torch.utils.data.Dataset):
         return len(self.records)
 
     def conditioning(self, s: dict[str, torch.Tensor]) -> tuple:
-        """A stored sample's (text, condition) as its backbone reads them (accvideo.backbones.conditioning).
+        """A stored sample's (text, condition) as its teacher's backbone reads them (Backbone.stored_conditioning)."""
+        from accvideo.backbones.registry import backbone_class
 
-        The miniature: its text (states (L, D), or the HunyuanVideo class's dict with mask and pooled vector)
-        and the I2V condition rebuilt from first_latent in the layout of the teacher's architecture.
-        A diffusers backbone: its stored fields, text_* ones as the text (a dict when more than the states),
-        the others (I2V condition latent, image tokens) as the condition, or None.
-        """
-        text_keys = [k for k in self.extra_fields if k.startswith("text_")]
-        text = {"text_states": s["text_states"].float(), **{k: s[k].float() for k in text_keys}}
-        if self.backbone == "miniature":
-            lat = s["latents"]
-            first = s["first_latent"][None] if bool(s["i2v"].item()) else None
-            arch = architecture(self.settings.get("architecture") or "WanTransformer3DModel")
-            return (text if text_keys else text["text_states"]), arch.condition(first, (1, *lat.shape[1:]))[0]
-        cond_keys = [k for k in self.extra_fields if not k.startswith("text_")]
-        condition = {k: s[k].float() for k in cond_keys} if cond_keys else None
-        return (text if text_keys else text["text_states"]), condition
+        return backbone_class(self.backbone).stored_conditioning(s, self.extra_fields, self.settings)
 
     def __getitem__(self, i: int) -> dict:
         s = self.raw(i)
         text, condition = self.conditioning(s)
         return {"latents": s["latents"], "sigmas": self.sigmas, "text_states": text, "condition": condition,
                 "i2v": bool(s["i2v"].item()), "id": self.records[i]["id"], "prompt": self.records[i]["prompt"]}
+
+
+def dataset_info(root: Path) -> dict:
+    """Counts, tasks, bytes on disk and the prompt-length histogram (words) of a SynVid folder."""
+    root = Path(root)
+    records = read_manifest(root)
+    settings = read_settings(root)
+    size = sum(p.stat().st_size for p in (root / "shards").glob("*") if p.is_file())
+    words = [len(str(r.get("prompt", "")).split()) for r in records]
+    hist = Counter(max(b for b in HIST_BINS if b <= w) for w in words)
+    return {"samples": len(records), "tasks": dict(Counter(r["task"] for r in records)),
+            "shards": len({r["shard"] for r in records}), "bytes": size, "bytes_per_sample": size / len(records),
+            "teacher": settings["teacher"], "teacher_steps": settings["teacher_steps"],
+            "key_sigmas": settings["sigmas"], "prompt_words_mean": sum(words) / len(words),
+            "prompt_words_histogram": {f"{lo}+": hist[lo] for lo in HIST_BINS if hist[lo]}}

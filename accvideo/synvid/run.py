@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from accvideo.schedules import flow_sigmas
+from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS, flow_sigmas
+from accvideo.settings import DEFAULT_BACKBONE
 from accvideo.synvid.record import kept_indices, record_batch
 from accvideo.synvid.sources import SampleRequest
 from accvideo.synvid.store import SETTINGS, SynVidStore, sample_checksum, write_json
@@ -39,7 +40,7 @@ class SynVidSettings:
     frames: int
     shard_size: int  # samples per shard
     batch_size: int  # samples per teacher batch (fixed, so results do not depend on the process count)
-    backbone: str = "miniature"  # the teacher's backbone: how the stored conditioning is read back
+    backbone: str = DEFAULT_BACKBONE  # the teacher's backbone: how the stored conditioning is read back
     architecture: str | None = None  # the teacher transformer's diffusers class (None: WanTransformer3DModel)
     sigmas: list[float] | None = None  # the kept sigmas (filled in)
     kept_indices: list[int] | None = None  # their indices in the n-step grid (filled in)
@@ -50,6 +51,23 @@ class SynVidSettings:
         idx = kept_indices(self.teacher_steps, self.student_steps, self.keep)
         self.kept_indices = idx
         self.sigmas = [float(s) for s in flow_sigmas(self.teacher_steps, self.shift)[idx]]
+
+    @classmethod
+    def from_teacher(cls, teacher, source: str, samples: int, base_seed: int = 0, *,
+                     teacher_steps: int = TEACHER_STEPS, student_steps: int = STUDENT_STEPS,
+                     guidance: float | None = None, keep: str = "key", height: int | None = None,
+                     width: int | None = None, frames: int | None = None, shard_size: int = 256,
+                     batch_size: int = 16, teacher_sha256: str | None = None) -> SynVidSettings:
+        """The settings of a SynVid recorded from a teacher ModelFolder: its shift, backbone and architecture, and
+        by default its CFG scale and clip size; the weights' hash is computed unless given."""
+        st = teacher.settings
+        pick = lambda given, default: default if given is None else given  # noqa: E731 (0 is an answer)
+        return cls(teacher=teacher.given, teacher_sha256=teacher_sha256 or weights_sha256(teacher.transformer_dir),
+                   source=source, samples=samples, base_seed=base_seed, teacher_steps=teacher_steps,
+                   student_steps=student_steps, guidance=pick(guidance, st.guidance), shift=st.shift, keep=keep,
+                   height=pick(height, st.height), width=pick(width, st.width), frames=pick(frames, st.frames),
+                   shard_size=shard_size, batch_size=batch_size, backbone=teacher.name,
+                   architecture=teacher.transformer_config()["_class_name"])
 
     @property
     def n_shards(self) -> int:

@@ -16,9 +16,25 @@ CHECKPOINT_FORMAT = "accvideo-checkpoint-1"  # safetensors for tensors, JSON for
 CHECKPOINT = "checkpoint.json"  # a run folder's checkpoint (the tensors sit beside it)
 
 
+def check_choices(cfg) -> None:
+    """ValueError (one line, naming the field) unless every Literal-typed field of a config holds one of its values."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(type(cfg))
+    for field in dataclasses.fields(cfg):
+        kind = hints[field.name]
+        if typing.get_origin(kind) is typing.Literal and getattr(cfg, field.name) not in typing.get_args(kind):
+            choices = " or ".join(map(str, typing.get_args(kind)))
+            raise ValueError(f"{field.name} must be {choices}, got {getattr(cfg, field.name)!r}")
+
+
 def check_config(cfg, at_least_one: tuple[str, ...], positive: tuple[str, ...], fractions: tuple[str, ...] = ()) -> None:
-    """ValueError (one line, naming the field) unless counts are >= 1, rates finite and > 0, fractions in [0, 1]."""
+    """ValueError (one line, naming the field) unless counts are >= 1, rates finite and > 0, fractions in [0, 1],
+    and choices (Literal fields) one of theirs."""
     import math
+
+    check_choices(cfg)
 
     for name in at_least_one:
         if getattr(cfg, name) is not None and getattr(cfg, name) < 1:

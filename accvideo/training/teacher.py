@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from accvideo.models.teacher import architecture, build_transformer, preset_names
-from accvideo.schedules import forward_diffuse, train_timesteps
+from accvideo.schedules import flow_matching_loss, forward_diffuse, train_timesteps
+from accvideo.training.loop import TrainLoop, ema_update, set_lr, step_generator
 from accvideo.training.proxy import ProxySettings, proxy_eval
 from accvideo.training.state import (CHECKPOINT, LossLog, check_config, cosine_lr, file_digest, load_checkpoint,
-                                     open_run, wsd_lr, write_run_checkpoint)
+                                     open_run, write_run_checkpoint, wsd_lr)
 from accvideo.training.teacher_data import load_teacher_data, prepare_teacher_data  # noqa: F401 (re-exported)
 
 
@@ -61,11 +60,6 @@ class TeacherTrainConfig:
                                                                  "canonical_fraction"))
         if not self.init and self.preset not in preset_names():
             raise ValueError(f"unknown preset {self.preset!r}; choose from {preset_names()}")
-
-
-def flow_matching_loss(v_pred: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Eq. 3: || v_theta(x_t, t) - (x_1 - x_0) ||^2, unreduced (B, C, F, h, w)."""
-    return (v_pred.float() - (noise - x0).float()).square()
 
 
 def latent_foreground(x0: torch.Tensor, threshold: float = 1.0) -> torch.Tensor:
@@ -114,9 +108,10 @@ def build_model(cfg: TeacherTrainConfig):
         return build_transformer(cfg.preset)
     import diffusers
 
-    from accvideo.backbones.miniature import read_class_name
+    from accvideo.backbones.registry import ModelFolder
 
-    return getattr(diffusers, architecture(read_class_name(Path(cfg.init))).class_name).from_pretrained(cfg.init)
+    class_name = ModelFolder.open(cfg.init).transformer_config()["_class_name"]
+    return getattr(diffusers, architecture(class_name).class_name).from_pretrained(cfg.init)
 
 
 def proxy_parts(cfg: TeacherTrainConfig) -> tuple:
@@ -128,7 +123,7 @@ def proxy_parts(cfg: TeacherTrainConfig) -> tuple:
 
 
 def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
-    """Flow-matching training with text and first-frame dropout; returns the exported folder (None at stop_at)."""
+    """Flow-matching training with text and first-frame dropout; returns the exported folder (None when stopped)."""
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     data = load_teacher_data(cfg.data)
@@ -139,7 +134,6 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     objects = {"model": model, "ema": ema, "optimizer": opt}
     start, elapsed, extra = open_run(out, asdict(cfg), resume, objects)
-    cpu = float(extra.get("cpu_seconds", 0.0))  # 0 for a checkpoint that predates the count
     digest = file_digest(cfg.data)
     recorded = extra.get("data_sha256")
     if recorded and recorded != digest:
@@ -151,16 +145,18 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
                         resume_step=start if resume else None)
     parts = proxy_parts(cfg) if cfg.eval_every else None
     n = len(data["latents"])
-    end = min(cfg.steps, cfg.stop_at or cfg.steps)
-    bar = tqdm(range(start, end), initial=start, total=cfg.steps, desc="train-teacher")
-    t0, c0 = time.perf_counter(), time.process_time()
-    for step in bar:
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the batch depends only on (seed, step)
+
+    def save(step: int) -> None:
+        write_run_checkpoint(out, objects, step, loop.elapsed, cpu_seconds=loop.cpu, data_sha256=digest)
+
+    loop = TrainLoop(start, cfg.steps, save, cfg.checkpoint_every, "train-teacher", stop_at=cfg.stop_at,
+                     elapsed=elapsed, cpu=float(extra.get("cpu_seconds", 0.0)), max_minutes=cfg.max_minutes)
+    for step in loop:
+        gen = step_generator(cfg.seed, step)  # the batch depends only on (seed, step)
         idx = torch.randperm(n, generator=gen)[: cfg.batch_size]
         x0, text, condition, noise, sigma = _batch(data, idx, cfg, step, gen, arch)
         lr = step_lr(step, cfg)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        set_lr(opt, lr)
         v = arch.velocity(model, forward_diffuse(x0, noise, sigma), sigma, text, condition)
         per_cell = flow_matching_loss(v, x0, noise)  # (B, C, f, h, w)
         if cfg.foreground_weight == 1.0:
@@ -174,26 +170,17 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(pm, 1 - cfg.ema)
+        ema_update(ema, model, cfg.ema)
         log.append(step + 1, loss=loss.item(), lr=lr)
-        bar.set_postfix(loss=f"{loss.item():.4f}")
-        now, cnow = time.perf_counter(), time.process_time()
-        elapsed, cpu, t0, c0 = elapsed + now - t0, cpu + cnow - c0, now, cnow
+        loop.show(loss=f"{loss.item():.4f}")
         if parts and (step + 1) % cfg.eval_every == 0:  # before the checkpoint: a kill mid-eval redoes both
-            row = proxy_eval(ema, *parts, proxy)
-            proxy_log.append(step + 1, wall_minutes=elapsed / 60, cpu_minutes=cpu / 60, **row)
-            bar.write(f"step {step + 1}: proxy " + " ".join(f"{k}={v:.3g}" for k, v in row.items()))
-            t0, c0 = time.perf_counter(), time.process_time()  # the proxy's own time is not training time
-        out_of_time = cfg.max_minutes is not None and elapsed >= 60 * cfg.max_minutes
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end or out_of_time:
-            write_run_checkpoint(out, objects, step + 1, elapsed, cpu_seconds=cpu, data_sha256=digest)
-        if out_of_time:
-            return None
-    if end < cfg.steps:
+            with loop.untimed():  # the proxy's own time is not training time
+                row = proxy_eval(ema, *parts, proxy)
+                proxy_log.append(step + 1, wall_minutes=loop.elapsed / 60, cpu_minutes=loop.cpu / 60, **row)
+                loop.write(f"step {step + 1}: proxy " + " ".join(f"{k}={v:.3g}" for k, v in row.items()))
+    if not loop.finished:
         return None
-    return export_teacher(ema, out / "final", cfg, elapsed)
+    return export_teacher(ema, out / "final", cfg, loop.elapsed)
 
 
 def export_teacher(transformer, folder: Path, cfg: TeacherTrainConfig, seconds: float) -> Path:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from accvideo.latents import to_model_space
 from accvideo.shapes import random_spec, render, split_seeds
+from accvideo.training.loop import TrainLoop, set_lr
 from accvideo.training.state import LossLog, check_config, cosine_lr, open_run, write_run_checkpoint
 
 
@@ -21,7 +20,7 @@ from accvideo.training.state import LossLog, check_config, cosine_lr, open_run, 
 class VAETrainConfig:
     """Settings of one VAE training run."""
 
-    out: str = "runs/vae"  # run folder: checkpoint.pt, loss.csv, final/ (diffusers format)
+    out: str = "runs/vae"  # run folder: checkpoint.json + .safetensors, loss.csv, final/ (diffusers format)
     steps: int = 3000  # optimiser steps
     batch_size: int = 8  # clips per step
     lr: float = 2e-3  # peak AdamW learning rate
@@ -41,12 +40,12 @@ class VAETrainConfig:
     temporal_decoder: bool = False  # causal temporal convolutions across latent frames in the decoder
     temporal_weight: float = 0.0  # weight of the frame-to-frame change loss (keeps motion smooth across groups)
     keyframe_encoder: bool = False  # latent frame g encodes only frame 4g; the temporal decoder interpolates
+    export_at_stop: bool = False  # with stop_at: export the VAE where it stops
 
     def __post_init__(self):
         check_config(self, ("steps", "batch_size", "train_clips", "checkpoint_every", "threads", "stop_at"), ("lr",))
         if self.batch_size > self.train_clips:
             raise ValueError(f"batch_size {self.batch_size} is larger than train_clips {self.train_clips}")
-    export_at_stop: bool = False  # with stop_at: export the model there instead of waiting for `steps`
 
 
 def render_split(split: str, n: int, offset: int = 0) -> np.ndarray:
@@ -117,15 +116,13 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
     log = LossLog(out / "loss.csv", ["loss", "psnr", "lr"], resume_step=start if resume else None)
     clips = render_split("train", cfg.train_clips)
     model.train()
-    end = min(cfg.steps, cfg.stop_at or cfg.steps)
-    bar = tqdm(range(start, end), initial=start, total=cfg.steps, desc="train-vae")
-    t0 = time.perf_counter()
-    for step in bar:
+    loop = TrainLoop(start, cfg.steps, lambda step: write_run_checkpoint(out, objects, step, loop.elapsed),
+                     cfg.checkpoint_every, "train-vae", stop_at=cfg.stop_at, elapsed=elapsed)
+    for step in loop:
         idx = np.random.default_rng([cfg.seed, step]).choice(len(clips), cfg.batch_size, replace=False)
         x = to_model_space(clips[idx])
         lr = cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        set_lr(opt, lr)
         with torch.set_grad_enabled(not cfg.decoder_only):
             dist = model.encode(x).latent_dist
         recon = model.decode(dist.sample()).sample
@@ -144,14 +141,10 @@ def train_vae(cfg: VAETrainConfig, resume: bool = False) -> Path | None:
             mse = F.mse_loss(recon.clamp(-1, 1), x).item() / 4  # in [0, 1] units
         psnr = 10 * np.log10(1 / max(mse, 1e-10))
         log.append(step + 1, loss=loss.item(), psnr=psnr, lr=lr)
-        bar.set_postfix(loss=f"{loss.item():.4f}", psnr=f"{psnr:.1f}")
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == end:
-            now = time.perf_counter()
-            elapsed, t0 = elapsed + now - t0, now
-            write_run_checkpoint(out, objects, step + 1, elapsed)
-    if end < cfg.steps and not cfg.export_at_stop:
+        loop.show(loss=f"{loss.item():.4f}", psnr=f"{psnr:.1f}")
+    if not loop.finished and not cfg.export_at_stop:
         return None
-    return finalize_vae(model, out, clips, elapsed + time.perf_counter() - t0, keep_stats=cfg.decoder_only)
+    return finalize_vae(model, out, clips, loop.elapsed, keep_stats=cfg.decoder_only)
 
 
 @torch.no_grad()

@@ -1,51 +1,48 @@
-"""`accvideo synvid generate | info | verify`."""
+"""`accvideo synvid generate | info | verify`: record the teacher's trajectories (Sec. 4.1) and inspect them."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from pathlib import Path
 
-HIST_BINS = (0, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200)  # prompt length bins in words (paper Fig. 5)
+from accvideo.commands.common import BadInput, add_memory_options, load_options, open_model
+from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
+def run_generate(args: argparse.Namespace) -> int:
     """Record teacher trajectories into a SynVid folder."""
     import torch
 
-    from accvideo.backbones.miniature import read_class_name
-    from accvideo.backbones.registry import backbone_name, check_geometry, check_tasks, load_settings, transformer_dir
-    from accvideo.cli import BadInput, load_options
-    from accvideo.pipeline import VideoGenerator, resolve_model
-    from accvideo.synvid.run import SynVidSettings, generate_synvid, weights_sha256
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.synvid.run import SynVidSettings, generate_synvid
     from accvideo.synvid.sources import file_requests, shapes_requests
     from accvideo.synvid.store import file_sha256
 
     torch.set_num_threads(args.threads)
+    teacher = open_model(args.teacher)
+    st = teacher.settings
+    height, width, frames = (st.height if args.height is None else args.height,
+                             st.width if args.width is None else args.width,
+                             st.frames if args.frames is None else args.frames)
     try:
-        folder = resolve_model(args.teacher)
-        check_geometry(folder, args.height, args.width, args.frames)
+        teacher.check_geometry(height, width, frames)
         if args.shapes is not None:
             if args.shapes < 1:
                 raise ValueError("--shapes must be at least 1")
-            requests = shapes_requests(args.shapes, args.seed, args.i2v_fraction, args.height, args.width, args.frames)
+            requests = shapes_requests(args.shapes, args.seed, args.i2v_fraction, height, width, frames)
             source = f"shapes:{args.shapes}:i2v={args.i2v_fraction}"
         else:
-            requests = file_requests(args.prompts, args.seed, args.height, args.width)
+            requests = file_requests(args.prompts, args.seed, height, width)
             source = f"file:{file_sha256(Path(args.prompts))}"
-        check_tasks(backbone_name(folder), [r.image is not None for r in requests])
+        teacher.check_tasks([r.image is not None for r in requests])
         if args.batch_size < 1 or args.shard_size < 1:
-            raise ValueError(f"--batch-size and --shard-size must be at least 1, got {args.batch_size}, {args.shard_size}")
-        model_settings = load_settings(folder)
-        settings = SynVidSettings(
-            teacher=str(args.teacher), teacher_sha256=weights_sha256(transformer_dir(folder)), source=source,
-            samples=len(requests), base_seed=args.seed, teacher_steps=args.teacher_steps,
-            student_steps=args.student_steps, shift=model_settings.shift,
-            guidance=model_settings.guidance if args.guidance is None else args.guidance,
-            keep=args.keep, height=args.height, width=args.width, frames=args.frames, shard_size=args.shard_size,
-            batch_size=args.batch_size, backbone=backbone_name(folder),
-            architecture=read_class_name(transformer_dir(folder)))
+            raise ValueError(f"--batch-size and --shard-size must be at least 1, "
+                             f"got {args.batch_size}, {args.shard_size}")
+        settings = SynVidSettings.from_teacher(
+            teacher, source, len(requests), args.seed, teacher_steps=args.teacher_steps,
+            student_steps=args.student_steps, guidance=args.guidance, keep=args.keep, height=height, width=width,
+            frames=frames, shard_size=args.shard_size, batch_size=args.batch_size)
     except (FileNotFoundError, ValueError, OSError, KeyError, json.JSONDecodeError) as err:
         raise BadInput(str(err)) from err
     device = args.device
@@ -53,34 +50,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         from accelerate import PartialState
 
         device = str(PartialState().device)
-    generator = VideoGenerator.from_folder(str(folder), device=device, options=load_options(args))
+    generator = VideoGenerator.from_folder(teacher, device=device, options=load_options(args))
     print(generate_synvid(generator, requests, settings, args.out, resume=args.resume))
     return 0
 
 
-def dataset_info(root: Path) -> dict:
-    """Counts, tasks, bytes on disk and the prompt-length histogram (words) of a SynVid folder."""
-    from accvideo.synvid.dataset import read_manifest, read_settings
-
-    records = read_manifest(root)
-    settings = read_settings(root)
-    size = sum(p.stat().st_size for p in (root / "shards").glob("*") if p.is_file())
-    words = [len(str(r.get("prompt", "")).split()) for r in records]
-    hist = Counter()
-    for w in words:
-        lo = max(b for b in HIST_BINS if b <= w)
-        hist[lo] += 1
-    return {"samples": len(records), "tasks": dict(Counter(r["task"] for r in records)),
-            "shards": len({r["shard"] for r in records}), "bytes": size, "bytes_per_sample": size / len(records),
-            "teacher": settings["teacher"], "teacher_steps": settings["teacher_steps"],
-            "key_sigmas": settings["sigmas"], "prompt_words_mean": sum(words) / len(words),
-            "prompt_words_histogram": {f"{lo}+": hist[lo] for lo in HIST_BINS if hist[lo]}}
-
-
-def cmd_info(args: argparse.Namespace) -> int:
+def run_info(args: argparse.Namespace) -> int:
     """Print a SynVid folder's summary (and the Fig. 5 histogram as text)."""
-    from accvideo.cli import BadInput
-    from accvideo.synvid.dataset import SynVidError
+    from accvideo.synvid.dataset import SynVidError, dataset_info
 
     try:
         info = dataset_info(Path(args.dir))
@@ -100,7 +77,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def run_verify(args: argparse.Namespace) -> int:
     """Full check of a SynVid folder; exit 0 only when it holds."""
     import sys
 
@@ -126,27 +103,25 @@ def add_parser(sub) -> None:
     src.add_argument("--prompts", help=".txt or .jsonl prompts file")
     g.add_argument("--out", required=True)
     g.add_argument("--seed", type=int, default=0, help="base seed: sample i's noise depends on (seed, i)")
-    g.add_argument("--teacher-steps", type=int, default=50)
-    g.add_argument("--student-steps", type=int, default=5)
+    g.add_argument("--teacher-steps", type=int, default=TEACHER_STEPS, help="n, the teacher's Euler steps")
+    g.add_argument("--student-steps", type=int, default=STUDENT_STEPS, help="m, the key intervals kept")
     g.add_argument("--guidance", type=float, help="CFG scale (default: the teacher's)")
-    g.add_argument("--keep", choices=("key", "all"), default="key")
+    g.add_argument("--keep", choices=("key", "all"), default="key", help="latents kept: the m + 1 key ones, or all")
     g.add_argument("--i2v-fraction", type=float, default=0.5)
-    g.add_argument("--height", type=int, default=64)
-    g.add_argument("--width", type=int, default=64)
-    g.add_argument("--frames", type=int, default=17)
+    g.add_argument("--height", type=int, help="default: the teacher's")
+    g.add_argument("--width", type=int, help="default: the teacher's")
+    g.add_argument("--frames", type=int, help="default: the teacher's")
     g.add_argument("--shard-size", type=int, default=256)
     g.add_argument("--batch-size", type=int, default=16)
     g.add_argument("--threads", type=int, default=2)
     g.add_argument("--device", default="cpu")
     g.add_argument("--resume", action="store_true")
-    from accvideo.cli import add_memory_options
-
     add_memory_options(g)
-    g.set_defaults(func=cmd_generate)
+    g.set_defaults(func=run_generate)
     i = ss.add_parser("info", help="counts, tasks, size, prompt lengths")
     i.add_argument("dir")
     i.add_argument("--json", action="store_true")
-    i.set_defaults(func=cmd_info)
+    i.set_defaults(func=run_info)
     v = ss.add_parser("verify", help="check every shard and sample")
     v.add_argument("dir")
-    v.set_defaults(func=cmd_verify)
+    v.set_defaults(func=run_verify)

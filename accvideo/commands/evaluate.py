@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import argparse
 
+from accvideo.commands.common import BadInput
+
 OBJECTS = {"1": 1, "2": 2, "mixed": None}  # --objects -> eval_prompts' n_objects (mixed: the world's 70 % / 30 %)
 TASK_CHOICES = {"t2v": ("t2v",), "i2v": ("i2v",), "both": ("t2v", "i2v")}
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Parse and check everything, load each model folder once, generate, score and write the report."""
     from pathlib import Path
 
     import torch
 
-    from accvideo.cli import BadInput
     from accvideo.evaluation.report import write_report
     from accvideo.evaluation.runner import evaluate, load_generators
     from accvideo.evaluation.specs import SpecError, parse_specs, pick_reference
@@ -73,4 +74,4 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=run)

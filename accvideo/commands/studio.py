@@ -4,7 +4,7 @@ Either side may be the shipped miniature or any folder `accvideo generate` runs 
 student distilled from one; --dtype, --offload and VAE tiling as there). The models are checked before
 anything loads (a missing teacher or student folder is a one-line error);
 when the shipped student is missing, the student side is the teacher at 5 steps, labelled so.
-The studio lives in the `app` package; this module only imports it when the command runs.
+The studio lives in the `app` package; only this command module imports it, when the command runs.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import argparse
 import os
 import signal
 
+from accvideo.commands.common import BadInput, add_memory_options, load_options
+
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the studio as Ctrl+C does: the server closes, the temp folder goes
 
 
-def cmd_studio(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Build the runner (models load on the first request) and serve the studio until interrupted."""
-    from accvideo.cli import BadInput, load_options
-
     if not 1 <= args.port <= 65535:
         raise BadInput(f"--port must be from 1 to 65535, got {args.port}")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the studio never calls home
@@ -47,8 +47,6 @@ def cmd_studio(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register `studio`."""
-    from accvideo.cli import add_memory_options
-
     p = sub.add_parser("studio", help="the Gradio studio: teacher and student side by side")
     p.add_argument("--teacher", default="teacher", help="teacher (the shipped one) or a model folder")
     p.add_argument("--student", default="student",
@@ -57,4 +55,4 @@ def add_parser(sub) -> None:
     add_memory_options(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     p.add_argument("--port", type=int, default=7860)
-    p.set_defaults(func=cmd_studio)
+    p.set_defaults(func=run)

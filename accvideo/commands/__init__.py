@@ -1,0 +1,40 @@
+"""The `accvideo` command line, the top floor: thin commands that parse flags into the stages' configs and call them.
+
+generate, train-vae, train-teacher, synvid, distill, eval, studio. Bad input ends with a one-line error on
+stderr and exit code 2, before any model loads and without leaving a partial output file. Nothing below
+this package imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from accvideo.commands.common import EXIT_BAD_INPUT, BadInput
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from accvideo.commands import distill, evaluate, generate, studio, synvid, train
+
+    p = argparse.ArgumentParser(prog="accvideo", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for module in (generate, train, synvid, distill, studio, evaluate):
+        module.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    import warnings
+
+    args = build_parser().parse_args(argv)
+    shown = warnings.formatwarning
+    warnings.formatwarning = lambda message, *_: f"accvideo: warning: {message}\n"  # one line, as errors are
+    try:
+        return args.func(args)
+    except (BadInput, FileExistsError, FileNotFoundError) as err:
+        print(f"accvideo: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        warnings.formatwarning = shown  # in-process callers (tests, notebooks) keep their own format
