@@ -15,12 +15,13 @@ import torch
 
 from accvideo.pipeline import VideoGenerator
 from accvideo.quality import eval_prompts, measure
+from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="teacher")
-    p.add_argument("--steps", default="50,5", help="comma-separated step counts")
+    p.add_argument("--steps", default=f"{TEACHER_STEPS},{STUDENT_STEPS}", help="comma-separated step counts")
     p.add_argument("--tasks", default="t2v,i2v")
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--guidance", type=float)

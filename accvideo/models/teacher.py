@@ -42,6 +42,8 @@ PRESETS: dict[str, dict] = {
 HUNYUAN_PRESETS: dict[str, dict] = {
     "shapes-hy": dict(num_attention_heads=4, attention_head_dim=24, num_layers=1, num_single_layers=2,
                       num_refiner_layers=1, mlp_ratio=4.0, patch_size=2, patch_size_t=1, rope_axes_dim=(8, 8, 8)),
+    "shapes-hy-deep": dict(num_attention_heads=4, attention_head_dim=24, num_layers=2, num_single_layers=4,
+                           num_refiner_layers=1, mlp_ratio=4.0, patch_size=2, patch_size_t=1, rope_axes_dim=(8, 8, 8)),
     "test-hy": dict(num_attention_heads=2, attention_head_dim=8, num_layers=1, num_single_layers=1,
                     num_refiner_layers=1, mlp_ratio=2.0, patch_size=2, patch_size_t=1, rope_axes_dim=(2, 2, 4)),
 }
