@@ -9,7 +9,6 @@ A miniature model folder holds a diffusers WanTransformer3DModel (config.json + 
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,6 @@ from accvideo.backbones.base import Backbone
 from accvideo.backbones.registry import ASSETS, SHIPPED, ModelFolder, resolve_model  # noqa: F401 (callers' way in)
 from accvideo.sampling import SampleResult, cfg_velocity, sample_euler
 from accvideo.settings import SamplingSettings
-
-
-def relative_vae(folder: Path, vae_dir: Path) -> str:
-    """The VAE folder as seen from a model folder (accvideo.json's `vae`), so the pair can move together."""
-    return os.path.relpath(Path(vae_dir).resolve(), Path(folder).resolve())
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from accvideo.schedules import TEACHER_STEPS, flow_sigmas
 
 SETTINGS_FILE = "accvideo.json"
 DEFAULT_BACKBONE = "miniature"  # the backbone of a folder (or a SynVid) whose settings name none
+
+
+def relative_path(folder: Path, target: Path) -> str:
+    """`target` as seen from a model folder (accvideo.json's `vae` and `pipeline`), so the two can move together."""
+    return os.path.relpath(Path(target).resolve(), Path(folder).resolve())
 
 
 @dataclass
@@ -37,6 +43,12 @@ class SamplingSettings:
         if self.sigmas is not None and steps in (None, len(self.sigmas) - 1):
             return torch.tensor(self.sigmas, dtype=torch.float64)
         return flow_sigmas(steps or self.steps, self.shift)
+
+    def clip_size(self, height: int | None = None, width: int | None = None,
+                  frames: int | None = None) -> tuple[int, int, int]:
+        """(height, width, frames) asked for, the settings' own where not given (0 is an answer, not a default)."""
+        return (self.height if height is None else height, self.width if width is None else width,
+                self.frames if frames is None else frames)
 
     def for_student(self, sigmas: list[float], **where) -> SamplingSettings:
         """A distilled student's settings from its teacher's: its m + 1 sigmas and no CFG; `where` says where

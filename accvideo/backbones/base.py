@@ -18,7 +18,7 @@ import torch
 
 from accvideo.backbones.conditioning import Cond
 from accvideo.schedules import TIMESTEP_SCALE
-from accvideo.settings import SamplingSettings
+from accvideo.settings import SamplingSettings, relative_path
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -121,6 +121,14 @@ class Backbone(Protocol):
         """Normalised latents (B, C, f, h, w) -> uint8 clips (B, F, H, W, 3)."""
 
 
+def stored_text(sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...]) -> Cond:
+    """A SynVid sample's text conditioning: its states (L, D), or a dict with its other text_* fields."""
+    text_keys = [k for k in extra_fields if k.startswith("text_")]
+    if not text_keys:
+        return sample["text_states"].float()
+    return {"text_states": sample["text_states"].float(), **{k: sample[k].float() for k in text_keys}}
+
+
 def read_model_index(folder: Path) -> dict | None:
     """A diffusers pipeline folder's model_index.json, or None."""
     path = Path(folder) / "model_index.json"
@@ -160,10 +168,9 @@ class DiffusersBackbone:
         self.options = options or LoadOptions()
         self.dtype = self.options.torch_dtype
         self.device = torch.device(device)
-        self.transformer_dir = Path(transformer_dir) if transformer_dir else self.folder / "transformer"
         if transformer is None:
             cls = getattr(diffusers, self.transformer_class)
-            transformer = cls.from_pretrained(self.transformer_dir, dtype=self.dtype)
+            transformer = cls.from_pretrained(transformer_dir or self.folder / "transformer", dtype=self.dtype)
             if not self.options.offload:
                 transformer = transformer.to(self.device)
         self.transformer = transformer.eval().requires_grad_(False)
@@ -257,15 +264,13 @@ class DiffusersBackbone:
     def export_student(cls, transformer, folder: Path, teacher, sigmas: list[float], info: dict) -> Path:
         """transformer/ + accvideo.json (backbone, pipeline pointer, sigmas, no CFG) + links to the other parts,
         so that the stock pipeline class (`WanPipeline.from_pretrained(folder)`, ...) loads it too."""
-        import os
         import shutil
 
         pipe_dir = teacher.pipeline_dir
         folder.mkdir(parents=True, exist_ok=True)
         transformer.save_pretrained(folder / "transformer")
-        teacher.settings.for_student(sigmas, vae=os.path.relpath(pipe_dir / "vae", folder.resolve()),
-                                     backbone=cls.name, pipeline=os.path.relpath(pipe_dir, folder.resolve())
-                                     ).save(folder)
+        teacher.settings.for_student(sigmas, vae=relative_path(folder, pipe_dir / "vae"), backbone=cls.name,
+                                     pipeline=relative_path(folder, pipe_dir)).save(folder)
         index = json.loads((pipe_dir / "model_index.json").read_text())
         for part in index:
             if part.startswith("_") or part == "transformer" or not (pipe_dir / part).is_dir():
@@ -273,7 +278,7 @@ class DiffusersBackbone:
             link = folder / part
             if not link.exists():
                 try:
-                    link.symlink_to(os.path.relpath(pipe_dir / part, folder.resolve()), target_is_directory=True)
+                    link.symlink_to(relative_path(folder, pipe_dir / part), target_is_directory=True)
                 except OSError:  # no symlinks here: the accvideo.json pointer still finds them
                     break
         else:
@@ -286,11 +291,9 @@ class DiffusersBackbone:
                             settings: dict) -> tuple[Cond, Cond]:
         """text_* fields as the text (a dict when more than the states), the others (I2V condition latent,
         image tokens) as the condition, or None."""
-        text_keys = [k for k in extra_fields if k.startswith("text_")]
-        text = {"text_states": sample["text_states"].float(), **{k: sample[k].float() for k in text_keys}}
         cond_keys = [k for k in extra_fields if not k.startswith("text_")]
         condition = {k: sample[k].float() for k in cond_keys} if cond_keys else None
-        return (text if text_keys else text["text_states"]), condition
+        return stored_text(sample, extra_fields), condition
 
     def with_decoder(self, teacher) -> DiffusersBackbone:
         """Itself: the pipeline (and its VAE) loads on first use."""

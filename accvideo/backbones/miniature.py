@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from accvideo.backbones.base import LoadOptions
+from accvideo.backbones.base import LoadOptions, stored_text
 from accvideo.backbones.conditioning import Cond, to
 from accvideo.latents import decode_latents, encode_clips
 from accvideo.models.teacher import architecture
-from accvideo.settings import SamplingSettings
+from accvideo.settings import SamplingSettings, relative_path
 
 
 class MiniatureBackbone:
@@ -83,12 +83,10 @@ class MiniatureBackbone:
     def export_student(cls, transformer, folder: Path, teacher, sigmas: list[float], info: dict) -> Path:
         """The transformer folder itself, its accvideo.json naming the teacher's VAE (a relative path)."""
         import json
-        import os
 
         folder.mkdir(parents=True, exist_ok=True)
         transformer.save_pretrained(folder)
-        vae = os.path.relpath(teacher.vae_dir, Path(folder).resolve())
-        teacher.settings.for_student(sigmas, vae=vae).save(folder)
+        teacher.settings.for_student(sigmas, vae=relative_path(folder, teacher.vae_dir)).save(folder)
         (folder / "training.json").write_text(json.dumps(info, indent=2, default=str))
         return folder
 
@@ -97,12 +95,10 @@ class MiniatureBackbone:
                             settings: dict) -> tuple[Cond, Cond]:
         """Its text (states (L, D), or the HunyuanVideo class's dict with mask and pooled vector) and the I2V
         condition rebuilt from first_latent in the layout of the teacher's architecture."""
-        text_keys = [k for k in extra_fields if k.startswith("text_")]
-        text = {"text_states": sample["text_states"].float(), **{k: sample[k].float() for k in text_keys}}
         lat = sample["latents"]
         first = sample["first_latent"][None] if bool(sample["i2v"].item()) else None
         arch = architecture(settings.get("architecture") or "WanTransformer3DModel")
-        return (text if text_keys else text["text_states"]), arch.condition(first, (1, *lat.shape[1:]))[0]
+        return stored_text(sample, extra_fields), arch.condition(first, (1, *lat.shape[1:]))[0]
 
     def with_decoder(self, teacher) -> MiniatureBackbone:
         """A backbone with the teacher's VAE (loaded when this one skipped it)."""
@@ -115,9 +111,7 @@ class MiniatureBackbone:
 
     def check_geometry(self, height: int, width: int, frames: int) -> None:
         """The Shapes world's sizes."""
-        from accvideo.shapes.spec import check_geometry
-
-        check_geometry(height, width, frames)
+        self.check_folder_geometry(None, height, width, frames)
 
     def encode_text(self, prompts: list[str]) -> Cond:
         """MiniLM token states (B, L, 384), or the HunyuanVideo class's dict (states, mask, pooled)."""

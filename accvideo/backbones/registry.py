@@ -68,6 +68,11 @@ def backbone_name(folder: Path) -> str:
     folder = Path(folder)
     if (folder / SETTINGS_FILE).is_file():
         return SamplingSettings.load(folder).backbone
+    return pipeline_backbone(folder)
+
+
+def pipeline_backbone(folder: Path) -> str:
+    """The backbone of a diffusers pipeline folder, from model_index.json's _class_name."""
     index = read_model_index(folder)
     if index is None:
         raise ValueError(f"{folder} has neither {SETTINGS_FILE} nor model_index.json")
@@ -93,10 +98,11 @@ class ModelFolder:
     def open(cls, name_or_path: str | Path) -> ModelFolder:
         """Resolve and read a folder; FileNotFoundError / ValueError (one line) when it is missing or foreign."""
         path = resolve_model(name_or_path)
-        backbone = backbone_class(backbone_name(path))
-        has_settings = (path / SETTINGS_FILE).is_file()
-        settings = SamplingSettings.load(path) if has_settings else backbone.defaults(path)
-        return cls(path, str(name_or_path), settings, backbone)
+        if (path / SETTINGS_FILE).is_file():
+            settings = SamplingSettings.load(path)
+            return cls(path, str(name_or_path), settings, backbone_class(settings.backbone))
+        backbone = backbone_class(pipeline_backbone(path))
+        return cls(path, str(name_or_path), backbone.defaults(path), backbone)
 
     @property
     def name(self) -> str:

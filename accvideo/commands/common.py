@@ -58,13 +58,10 @@ def open_model(name_or_path: str):
         raise BadInput(str(err)) from err
 
 
-def add_memory_options(p: argparse.ArgumentParser, distill: bool = False) -> None:
+def add_memory_options(p: argparse.ArgumentParser) -> None:
     """--dtype, and for diffusers backbones --offload, --vae-tiling, --vae-slicing."""
-    what = "the frozen teacher's weights" if distill else "weights"
     p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help=f"dtype of {what} (bf16 for Wan2.1 / HunyuanVideo on a GPU)")
-    if distill:
-        return
+                   help="dtype of the weights (bf16 for Wan2.1 / HunyuanVideo on a GPU)")
     p.add_argument("--offload", action="store_true", help="model CPU offload: each part on the GPU only while it runs")
     p.add_argument("--vae-tiling", action="store_true", help="VAE in spatial tiles (large clips)")
     p.add_argument("--vae-slicing", action="store_true", help="VAE one clip of a batch at a time")
@@ -95,16 +92,15 @@ def flag(name: str) -> str:
 
 
 def add_config_options(p: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = (),
-                       rename: dict[str, str] | None = None, required: tuple[str, ...] = ()) -> list[str]:
+                       rename: dict[str, str] | None = None, required: tuple[str, ...] = ()) -> None:
     """One flag per field of a config dataclass (except `skip`), default and help from the field itself.
 
     bool fields become switches, tuple[int, ...] fields take several values, Literal fields their choices,
-    `X | None` fields default to None. Returns the field names added (config_from_args reads them back).
+    `X | None` fields default to None; config_from_args reads them back by field name.
     """
     hints = typing.get_type_hints(cls)
     helps = field_help(cls)
     rename = rename or {}
-    added = []
     for field in dataclasses.fields(cls):
         if field.name in skip:
             continue
@@ -124,8 +120,6 @@ def add_config_options(p: argparse.ArgumentParser, cls: type, skip: tuple[str, .
         else:
             options["type"] = next((a for a in args if a is not type(None)), kind) if args else kind
         p.add_argument(rename.get(field.name, flag(field.name)), **options)
-        added.append(field.name)
-    return added
 
 
 def config_from_args(cls: type, args: argparse.Namespace, **given):

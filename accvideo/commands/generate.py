@@ -97,10 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from accvideo.video import write_mp4
 
     model = open_model(args.model)
-    settings = model.settings
-    pick = lambda given, default: default if given is None else given  # noqa: E731 (0 is an answer, not a default)
-    height, width, frames = pick(args.height, settings.height), pick(args.width, settings.width), \
-        pick(args.frames, settings.frames)
+    height, width, frames = model.settings.clip_size(args.height, args.width, args.frames)
     check_sampling(args.steps, args.guidance)
     jobs = read_jobs(args)
     for job in jobs:

@@ -21,10 +21,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     teacher = open_model(args.teacher)
-    st = teacher.settings
-    height, width, frames = (st.height if args.height is None else args.height,
-                             st.width if args.width is None else args.width,
-                             st.frames if args.frames is None else args.frames)
+    height, width, frames = teacher.settings.clip_size(args.height, args.width, args.frames)
     try:
         teacher.check_geometry(height, width, frames)
         if args.shapes is not None:

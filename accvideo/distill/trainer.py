@@ -56,7 +56,6 @@ class Distiller:
         self.teacher = ModelFolder.open(cfg.teacher)
         # the teacher's transformer only (text encoders and VAE load if samples are asked for)
         self.backbone = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype), load_parts=False)
-        self.teacher_settings = self.teacher.settings
         teacher = self.backbone.transformer
         if cfg.data_kind == "real" and not self.backbone.teacher_data:
             raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
@@ -69,7 +68,7 @@ class Distiller:
         else:  # the "real data + forward diffusion" baseline
             self.dataset, self.m = None, cfg.student_steps
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
-                                          self.teacher_settings.shift, self.teacher_settings.guidance,
+                                          self.teacher.settings.shift, self.teacher.settings.guidance,
                                           cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
         self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
         torch.manual_seed(cfg.seed)

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
+from accvideo.backbones.registry import backbone_class
 from accvideo.settings import DEFAULT_BACKBONE
 from accvideo.synvid.store import COMPLETE, FIELDS, MANIFEST, SETTINGS, field_names, sample_checksum
 
@@ -89,6 +90,7 @@ class SynVidDataset(torch.utils.data.Dataset):
             if not (self.root / "shards" / name).exists():
                 raise SynVidError(f"{self.root / 'shards' / name}: shard file is missing")
         self.backbone = self.settings.get("backbone", DEFAULT_BACKBONE)
+        self._reader = backbone_class(self.backbone)  # reads the stored conditioning back (stored_conditioning)
         self.extra_fields = self._extra_fields()
         if verify:
             self.verify()
@@ -128,9 +130,7 @@ class SynVidDataset(torch.utils.data.Dataset):
 
     def conditioning(self, s: dict[str, torch.Tensor]) -> tuple:
         """A stored sample's (text, condition) as its teacher's backbone reads them (Backbone.stored_conditioning)."""
-        from accvideo.backbones.registry import backbone_class
-
-        return backbone_class(self.backbone).stored_conditioning(s, self.extra_fields, self.settings)
+        return self._reader.stored_conditioning(s, self.extra_fields, self.settings)
 
     def __getitem__(self, i: int) -> dict:
         s = self.raw(i)

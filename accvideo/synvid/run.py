@@ -61,11 +61,11 @@ class SynVidSettings:
         """The settings of a SynVid recorded from a teacher ModelFolder: its shift, backbone and architecture, and
         by default its CFG scale and clip size; the weights' hash is computed unless given."""
         st = teacher.settings
-        pick = lambda given, default: default if given is None else given  # noqa: E731 (0 is an answer)
+        height, width, frames = st.clip_size(height, width, frames)
         return cls(teacher=teacher.given, teacher_sha256=teacher_sha256 or weights_sha256(teacher.transformer_dir),
                    source=source, samples=samples, base_seed=base_seed, teacher_steps=teacher_steps,
-                   student_steps=student_steps, guidance=pick(guidance, st.guidance), shift=st.shift, keep=keep,
-                   height=pick(height, st.height), width=pick(width, st.width), frames=pick(frames, st.frames),
+                   student_steps=student_steps, guidance=st.guidance if guidance is None else guidance,
+                   shift=st.shift, keep=keep, height=height, width=width, frames=frames,
                    shard_size=shard_size, batch_size=batch_size, backbone=teacher.name,
                    architecture=teacher.transformer_config()["_class_name"])
 

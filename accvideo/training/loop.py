@@ -50,7 +50,7 @@ class TrainLoop:
     def __init__(self, start: int, total: int, save: Callable[[int], None], every: int, desc: str,
                  stop_at: int | None = None, elapsed: float = 0.0, cpu: float = 0.0,
                  max_minutes: float | None = None, disable: bool = False):
-        self.start, self.total, self.end = start, total, min(total, stop_at or total)
+        self.total, self.end = total, min(total, stop_at or total)
         self.save, self.every, self.max_minutes = save, every, max_minutes
         self.elapsed, self.cpu = elapsed, cpu  # seconds of training, this run's earlier invocations included
         self.out_of_time = False

@@ -185,11 +185,11 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
 
 def export_teacher(transformer, folder: Path, cfg: TeacherTrainConfig, seconds: float) -> Path:
     """Save the (EMA) transformer in diffusers format with its sampling settings."""
-    from accvideo.pipeline import SamplingSettings, relative_vae
+    from accvideo.settings import SamplingSettings, relative_path
 
     folder.mkdir(parents=True, exist_ok=True)
     transformer.save_pretrained(folder)
-    SamplingSettings(kind="teacher", vae=relative_vae(folder, Path(cfg.vae))).save(folder)
+    SamplingSettings(kind="teacher", vae=relative_path(folder, Path(cfg.vae))).save(folder)
     (folder / "training.json").write_text(json.dumps({"train_seconds": seconds, "config": asdict(cfg)}, indent=2))
     return folder
 
