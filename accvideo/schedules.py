@@ -34,6 +34,15 @@ def key_indices(n: int, m: int) -> list[int]:
     return list(range(0, n + 1, n // m))
 
 
+def any_key_indices(n: int, m: int) -> list[int]:
+    """Indices of m + 1 key timesteps in an n-step grid for any m from 1 to n (the step-count sweep): the points at
+    j n / m steps, rounded half up where n is not a multiple of m (n = 50, m = 3: 0, 17, 33, 50); the paper's
+    every (n / m)-th point where it is."""
+    if not 1 <= m <= n:
+        raise ValueError(f"the student's steps must be from 1 to the teacher's {n}, got {m}")
+    return [(2 * j * n + m) // (2 * m) for j in range(m + 1)]
+
+
 def key_timesteps(sigmas: torch.Tensor, m: int) -> torch.Tensor:
     """The m + 1 key timesteps t'_m = 1 > ... > t'_0 = 0 picked from a teacher grid (Sec. 4.2)."""
     return sigmas[key_indices(len(sigmas) - 1, m)]

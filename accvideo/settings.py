@@ -37,6 +37,8 @@ class SamplingSettings:
     backbone: str = DEFAULT_BACKBONE  # which backbone runs the folder (accvideo.backbones.registry)
     pipeline: str | None = None  # diffusers backbones: the pipeline folder (relative) with text encoders and VAE
     embedded_guidance: float | None = None  # HunyuanVideo: the guidance-embedding scale (its CFG is distilled in)
+    lora: str | None = None  # a LoRA student: its adapter file (diffusers format) in this folder
+    base: str | None = None  # a LoRA student: the teacher folder (relative) whose transformer the adapters go on
 
     def sigma_grid(self, steps: int | None = None) -> torch.Tensor:
         """The sigma list for a run: the explicit one when it matches, else the shifted grid."""
@@ -52,7 +54,8 @@ class SamplingSettings:
 
     def for_student(self, sigmas: list[float], **where) -> SamplingSettings:
         """A distilled student's settings from its teacher's: its m + 1 sigmas and no CFG; `where` says where
-        its parts live relative to its own folder (vae, pipeline)."""
+        its parts live relative to its own folder (vae, pipeline; lora and base for adapters)."""
+        where = {"lora": None, "base": None, **where}  # a full student unless `where` names adapters
         return replace(self, kind="student", steps=len(sigmas) - 1, guidance=1.0, sigmas=[float(s) for s in sigmas],
                        **where)
 

@@ -46,6 +46,8 @@ def run(request, tmp_path_factory):
                          str(root / "D"), "--iters", "2", "--batch-size", "2", "--lr", "1e-3", "--threads", "1"]),
         "student": main(["generate", "--model", str(root / "D"), "--prompt", PROMPTS[1], *GEOMETRY,
                          "--output", str(root / "s.mp4"), "--json", *image]),
+        "lora": main(["distill", "--data", str(root / "S"), "--teacher", str(root / "pipe"), "--out", str(root / "L"),
+                      "--iters", "2", "--batch-size", "2", "--lr", "1e-2", "--threads", "1", "--lora-rank", "2"]),
     }
     return {"name": name, "kind": KINDS[name], "root": root, "codes": codes, "image": image}
 
@@ -53,7 +55,7 @@ def run(request, tmp_path_factory):
 def test_four_commands_write_9_frame_clips(run):
     from accvideo.video import read_mp4
 
-    assert run["codes"] == {"teacher": 0, "synvid": 0, "distill": 0, "student": 0}
+    assert run["codes"] == {"teacher": 0, "synvid": 0, "distill": 0, "student": 0, "lora": 0}
     assert read_mp4(run["root"] / "x.mp4").shape == (9, 16, 16, 3)
     assert read_mp4(run["root"] / "s.mp4").shape == (9, 16, 16, 3)
 
@@ -140,6 +142,84 @@ def test_teacher_matches_the_stock_pipeline(run):
                return_trajectory=True)
     assert ours.nfe == 2  # Wan: one step with CFG; HunyuanVideo: two steps, guidance embedded
     assert torch.allclose(ours.trajectory[-1], ref.float(), atol=1e-4), (ours.trajectory[-1] - ref).abs().max()
+
+
+def stock_student_clip(run, pipe, noise):
+    """The stock pipeline's latent clip at the student's m steps, no CFG, from `noise` (HunyuanVideo: its
+    embedded guidance as the student's settings name it)."""
+    from PIL import Image
+
+    from accvideo.settings import SamplingSettings
+    from accvideo.video import read_image
+
+    settings = SamplingSettings.load(run["root"] / "D" / "final")
+    kw = dict(height=16, width=16, num_frames=9, latents=noise.clone(), output_type="latent",
+              num_inference_steps=settings.steps, guidance_scale=settings.embedded_guidance or 1.0)
+    if run["kind"] == "hunyuan-t2v":
+        kw["prompt"] = PROMPTS[1]
+    else:  # WanPipeline's own UMT5 path (the I2V pipeline's copy of it needs ftfy, not installed here)
+        from diffusers import WanPipeline
+
+        kw["prompt_embeds"] = WanPipeline._get_t5_prompt_embeds(pipe, prompt=[PROMPTS[1]], device="cpu",
+                                                             max_sequence_length=512)
+    if run["kind"] == "wan-i2v":
+        kw["image"] = Image.fromarray(read_image(run["root"] / "first.png"))
+    return pipe(**kw).frames.float()
+
+
+def our_student_clip(run, folder, seed: int = 11):
+    """(noise, `accvideo generate`'s last latent) of a student folder for PROMPTS[1]."""
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.video import read_image
+
+    gen = VideoGenerator.from_folder(str(folder))
+    images = read_image(run["root"] / "first.png")[None] if run["kind"] == "wan-i2v" else None
+    out = gen([PROMPTS[1]], [seed], height=16, width=16, frames=9, images=images, return_trajectory=True)
+    assert out.nfe == 5
+    return gen.noise([seed], 16, 16, 9), out.trajectory[-1]
+
+
+def test_stock_pipeline_samples_the_students_sigmas(run):
+    """`DiffusionPipeline.from_pretrained(student)` at 5 steps gives `accvideo generate`'s clip from the same noise:
+    the student's key timesteps, not the scheduler's own 5-step grid (Wan ships a scheduler that gives them)."""
+    import diffusers
+
+    from accvideo.settings import SamplingSettings
+
+    final = run["root"] / "D" / "final"
+    pipe = diffusers.DiffusionPipeline.from_pretrained(final)
+    settings = SamplingSettings.load(final)
+    if run["kind"] != "hunyuan-t2v":  # WanPipeline calls set_timesteps(5): the shipped scheduler gives the student's
+        pipe.scheduler.set_timesteps(5)
+        assert np.allclose(pipe.scheduler.sigmas.numpy(), settings.sigmas, atol=1e-6)
+        teacher = diffusers.DiffusionPipeline.from_pretrained(run["root"] / "pipe").scheduler
+        teacher.set_timesteps(5)
+        assert not np.allclose(teacher.sigmas.numpy(), settings.sigmas, atol=1e-3)  # what a user got before
+    noise, ours = our_student_clip(run, final)
+    stock = stock_student_clip(run, pipe, noise)
+    assert torch.allclose(ours, stock, atol=1e-4), (ours - stock).abs().max()
+
+
+def test_lora_student_loads_into_the_teachers_stock_pipeline(run):
+    """`accvideo distill --lora-rank 2` writes adapters only, in diffusers' format: `pipe.load_lora_weights` on the
+    teacher's stock pipeline (plus, for Wan, the student's scheduler) gives what `accvideo generate` gives."""
+    import diffusers
+
+    from accvideo.settings import SamplingSettings
+
+    final = run["root"] / "L" / "final"
+    settings = SamplingSettings.load(final)
+    assert settings.lora == "pytorch_lora_weights.safetensors" and not (final / "transformer").exists()
+    assert (final / settings.base).resolve() == (run["root"] / "pipe").resolve()
+    pipe = diffusers.DiffusionPipeline.from_pretrained(run["root"] / "pipe")
+    if run["kind"] != "hunyuan-t2v":
+        pipe.scheduler = diffusers.FlowMatchEulerDiscreteScheduler.from_pretrained(final, subfolder="scheduler")
+    noise, ours = our_student_clip(run, final)
+    teacher_clip = stock_student_clip(run, pipe, noise)  # the same grid without the adapters
+    pipe.load_lora_weights(final)
+    stock = stock_student_clip(run, pipe, noise)
+    assert torch.allclose(ours, stock, atol=1e-4), (ours - stock).abs().max()
+    assert (ours - teacher_clip).abs().max() > 1e-3  # the adapters changed the model
 
 
 def test_feature_taps_read_the_video_tokens(run):

@@ -152,6 +152,50 @@ def test_ablation_modes_run(tiny_synvid, tiny_model_dir, tmp_path):
         assert (max(traj) == 0) == (name == "adv") and (max(disc) == 0) == (name == "traj")
 
 
+def test_any_student_steps_from_one_keep_all_synvid(tiny_synvid, tiny_model_dir, tmp_path):
+    """The step sweep: m = 3 and 1 from the 20-step keep-all SynVid; keys at j n / m steps, rounded half up."""
+    from accvideo.distill.trainer import distill
+    from accvideo.pipeline import SamplingSettings
+    from accvideo.synvid.dataset import SynVidDataset
+
+    sigmas = SynVidDataset(tiny_synvid).sigmas
+    for m, idx in ((3, [0, 7, 13, 20]), (1, [0, 20])):
+        final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / f"m{m}", iters=1, student_steps=m))
+        rows = list(csv.DictReader(open(tmp_path / f"m{m}" / "losses-rank0.csv")))
+        assert [int(r["k"]) for r in rows] == list(range(m - 1, -1, -1))
+        settings = SamplingSettings.load(final)
+        assert settings.steps == m and settings.sigmas == sigmas[idx].float().tolist()
+    with pytest.raises(ValueError, match="from 1 to"):
+        distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "m21", iters=1, student_steps=21))
+
+
+def test_held_out_heads_check_counts_signs_and_logs_every_head(tiny_synvid, tiny_model_dir, tmp_path):
+    """--holdout / --eval-every: held-out samples never enter a batch; heads.csv gets one row per head and check."""
+    from accvideo.distill.trainer import Distiller
+
+    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "h", iters=2, holdout=4, eval_every=1))
+    assert trainer.batches.held_out() == [12, 13, 14, 15]
+    drawn, read = [], trainer.batches.samples
+    trainer.batches.samples = lambda ids: drawn.extend(ids) or read(ids)
+    for step in range(60):
+        trainer.batches(step, 0)
+    trainer.batches.samples = read
+    assert len(set(drawn)) == 12 and max(drawn) == 11  # every training sample, no held-out one
+    heads = trainer.acc.unwrap_model(trainer.heads)
+    for bias, real, fake in ((5.0, 1.0, 0.0), (-5.0, 0.0, 1.0)):  # constant logits: every sample on one side
+        for head in heads.heads:
+            torch.nn.init.zeros_(head.net[-1].weight)
+            torch.nn.init.constant_(head.net[-1].bias, bias)
+        rows = trainer.evaluate_heads()
+        assert [r["k"] for r in rows] == [0, 1, 2, 3, 4]
+        assert all((r["real_right"], r["fake_right"], r["accuracy"]) == (real, fake, 0.5) for r in rows)
+        assert all(abs(r["logit_gap"]) < 1e-6 for r in rows)
+    trainer.run()
+    logged = list(csv.DictReader(open(tmp_path / "h" / "heads.csv")))
+    assert [(int(r["step"]), int(r["k"])) for r in logged] == [(i, k) for i in (1, 2) for k in range(5)]
+    assert all(0 <= float(r["accuracy"]) <= 1 for r in logged)
+
+
 def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
     from accvideo.commands import main
     from accvideo.distill.trainer import distill
@@ -161,6 +205,56 @@ def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
     out = tmp_path / "s.mp4"
     assert main(["generate", "--model", str(final), "--prompt", "a red circle", "--output", str(out), "--json"]) == 0
     assert read_mp4(out).shape == (17, 64, 64, 3)
+
+
+def test_lora_student_trains_adapters_only_resumes_and_ships_them(tiny_synvid, tiny_model_dir, tmp_path):
+    """--lora-rank: only the adapters move (the teacher's weights stay in the student), resume is bit-exact, and the
+    export is a small adapter file that `accvideo generate` fuses onto the teacher, equal to the trained student."""
+    from diffusers import WanTransformer3DModel
+
+    from accvideo.backbones.registry import ModelFolder
+    from accvideo.distill.export import export_checkpoint
+    from accvideo.distill.trainer import Distiller, distill
+    from accvideo.training.state import load_checkpoint
+
+    teacher = WanTransformer3DModel.from_pretrained(tiny_model_dir).state_dict()
+    lora = dict(lora_rank=2, lr=1e-2, iters=2)
+    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", **lora))
+    student = trainer.acc.unwrap_model(trainer.student)
+    trainable = {n for n, p in student.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    plain_model = WanTransformer3DModel.from_pretrained(tiny_model_dir)
+    linears = sum(isinstance(m, torch.nn.Linear) for b in plain_model.blocks for m in b.modules())
+    assert len(trainable) == 2 * linears  # A and B on every Linear inside the blocks
+    final = trainer.run()
+    state = load_checkpoint(tmp_path / "a" / "checkpoint-rank0.json")["student"]
+    for name, value in state.items():  # base weights are the teacher's, the B matrices left zero
+        if "lora_" not in name:
+            assert torch.equal(value, teacher[name.replace(".base_layer", "")]), name
+    assert any(v.abs().max() > 0 for n, v in state.items() if "lora_B" in n)
+
+    settings = ModelFolder.open(final).settings
+    assert (settings.lora, settings.kind) == ("pytorch_lora_weights.safetensors", "student")
+    assert not (final / "config.json").exists() and (final / settings.lora).stat().st_size < 200_000
+    fused = ModelFolder.open(final).load(load_parts=False).transformer
+    x = torch.randn(1, 36, 5, 16, 16)
+    text = torch.randn(1, 8, 384)
+    with torch.no_grad():
+        got = fused(hidden_states=x, timestep=torch.tensor([500.0]), encoder_hidden_states=text).sample
+        want = student.eval()(hidden_states=x, timestep=torch.tensor([500.0]), encoder_hidden_states=text).sample
+        plain = plain_model(hidden_states=x, timestep=torch.tensor([500.0]), encoder_hidden_states=text).sample
+    assert torch.allclose(got, want, atol=1e-5) and (got - plain).abs().max() > 1e-4
+
+    assert distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", stop_at=1, **lora)) is None
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", **lora), resume=True)
+    resumed = load_checkpoint(tmp_path / "b" / "checkpoint-rank0.json")["student"]
+    assert all(torch.equal(state[k], resumed[k]) for k in state)
+    mid = export_checkpoint(tmp_path / "b", tmp_path / "mid")
+    assert ModelFolder.open(mid).settings.lora == settings.lora
+    from safetensors.torch import load_file
+
+    a, b = load_file(final / settings.lora), load_file(mid / settings.lora)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # resumed run, same adapters
 
 
 def test_export_checkpoint_mid_run_equals_the_final_export(tiny_synvid, tiny_model_dir, tmp_path, capsys):

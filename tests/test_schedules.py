@@ -4,8 +4,8 @@ import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from accvideo.schedules import (euler_step, flow_sigmas, forward_diffuse, key_indices, key_timesteps,
-                                train_timesteps, uniform_key_timesteps)
+from accvideo.schedules import (any_key_indices, euler_step, flow_sigmas, forward_diffuse, key_indices,
+                                key_timesteps, train_timesteps, uniform_key_timesteps)
 
 
 def test_flow_sigmas_endpoints_and_monotone():
@@ -30,6 +30,29 @@ def test_shift_one_is_linear_and_uniform_grid():
 def test_key_indices_rejects_non_multiple():
     with pytest.raises(ValueError):
         key_indices(50, 7)
+
+
+def test_any_key_indices_round_half_up_and_match_the_papers_where_m_divides_n():
+    assert any_key_indices(50, 3) == [0, 17, 33, 50]
+    assert any_key_indices(50, 4) == [0, 13, 25, 38, 50]  # 12.5 -> 13, 37.5 -> 38
+    assert any_key_indices(50, 1) == [0, 50] and any_key_indices(50, 2) == [0, 25, 50]
+    assert all(any_key_indices(50, m) == key_indices(50, m) for m in (1, 2, 5, 10, 25, 50))
+    with pytest.raises(ValueError, match="from 1 to"):
+        any_key_indices(50, 51)
+
+
+@pytest.mark.parametrize("m, shift", [(5, 7.0), (5, 3.0), (3, 7.0), (2, 5.0), (1, 7.0)])
+def test_student_scheduler_gives_the_students_grid_in_diffusers(m, shift):
+    """A stock FlowMatchEulerDiscreteScheduler config whose own m-step grid is flow_sigmas(m, shift)."""
+    from accvideo.backbones.base import student_scheduler
+
+    sigmas = flow_sigmas(m, shift).tolist()
+    scheduler = FlowMatchEulerDiscreteScheduler.from_config(student_scheduler(sigmas).config)
+    scheduler.set_timesteps(m)
+    assert torch.allclose(scheduler.sigmas.double(), torch.tensor(sigmas, dtype=torch.float64), atol=1e-6)
+    timesteps = 1000 * torch.tensor(sigmas[:-1], dtype=torch.float64)
+    assert torch.allclose(scheduler.timesteps.double(), timesteps, atol=1e-3)
+    assert student_scheduler([1.0, 0.9, 0.2, 0.1, 0.0]) is None  # not a shifted even grid: no config gives it
 
 
 def test_euler_step_matches_diffusers_scheduler():

@@ -95,8 +95,10 @@ def test_recorded_trajectory_equals_direct_sampler(plain_run, model_dir, text_en
     for b, i in enumerate((4, 5)):
         recorded = ds[i]["latents"]
         direct = torch.stack([result.trajectory[j][b] for j in (0, 2, 4, 6, 8, 10)])
-        assert torch.equal(recorded, direct)
-    assert torch.equal(ds[5]["latents"][-1], result.latent[1])
+        # the run was a subprocess; kernels set up in this process by earlier tests (under two threads) round
+        # differently in the last bits (seen: 2e-7 after one step, 3e-5 after ten): equal up to float32 rounding
+        assert torch.equal(recorded[0], direct[0]) and torch.allclose(recorded, direct, rtol=0, atol=1e-4)
+    assert torch.allclose(ds[5]["latents"][-1], result.latent[1], rtol=0, atol=1e-4)
 
 
 def test_sigkill_mid_shard_then_resume_equals_plain(plain_run, model_dir, tmp_path):

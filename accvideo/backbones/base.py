@@ -129,6 +129,58 @@ def stored_text(sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...]) 
     return {"text_states": sample["text_states"].float(), **{k: sample[k].float() for k in text_keys}}
 
 
+def student_scheduler(sigmas: list[float], train_timesteps: int = 1000):
+    """A stock FlowMatchEulerDiscreteScheduler whose own m-step grid is the student's m + 1 sigmas, or None.
+
+    A pipeline that calls `scheduler.set_timesteps(m)` (WanPipeline) samples linspace(1, sigma_min, m) shifted
+    twice, not a student's key timesteps shift_S(1 - j / m). Two config fields make it exact: a shift s for which
+    the grid's (1 - sigma) runs in proportion to the target's, and `shift_terminal` (the last nonzero sigma),
+    which stretches it onto the target. The grid is checked; a list that no config reproduces gives None.
+    """
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    m = len(sigmas) - 1
+    config = {"shift": 1.0}
+    if m >= 2:
+        x, t = 1 - 1 / m, sigmas[1]
+        target_shift = t * (1 - x) / (x * (1 - t))  # S of sigmas = shift_S(1 - j / m), read off the second point
+        s = target_shift
+        for _ in range(100):  # fixed point: the scheduler's sigma_min depends on its shift
+            sigma_min = s / train_timesteps / (1 + (s - 1) / train_timesteps)
+            c = target_shift * m * (1 - sigma_min) / (m - 1)
+            s = c / (c - target_shift + 1)
+        config = {"shift": s, "shift_terminal": sigmas[-2]}
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=train_timesteps, **config)
+    scheduler.set_timesteps(m)
+    grid = scheduler.sigmas.double()
+    exact = len(grid) == len(sigmas) and bool((grid - torch.tensor(sigmas, dtype=torch.float64)).abs().max() < 1e-6)
+    return scheduler if exact else None
+
+
+def link_pipeline_parts(folder: Path, pipe_dir: Path, scheduler=None) -> None:
+    """Make a student's folder a stock pipeline folder: link the teacher pipeline's parts other than the
+    transformer (and the scheduler, when the student has its own) and copy model_index.json, naming the
+    student's scheduler class. Where symlinks are not allowed, the accvideo.json pointer still finds them."""
+    import shutil
+
+    index = json.loads((pipe_dir / "model_index.json").read_text())
+    own = {"transformer"} | ({"scheduler"} if scheduler is not None else set())
+    for part in index:
+        if part.startswith("_") or part in own or not (pipe_dir / part).is_dir():
+            continue
+        link = folder / part
+        if not link.exists():
+            try:
+                link.symlink_to(relative_path(folder, pipe_dir / part), target_is_directory=True)
+            except OSError:
+                return
+    if scheduler is not None:
+        index["scheduler"] = ["diffusers", type(scheduler).__name__]
+        (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
+    else:
+        shutil.copyfile(pipe_dir / "model_index.json", folder / "model_index.json")
+
+
 def read_model_index(folder: Path) -> dict | None:
     """A diffusers pipeline folder's model_index.json, or None."""
     path = Path(folder) / "model_index.json"
@@ -159,6 +211,7 @@ class DiffusersBackbone:
     pipeline_class = "DiffusionPipeline"
     transformer_class = "ModelMixin"
     vae_class = "AutoencoderKL"
+    own_scheduler = False  # whether a student needs its own scheduler for the stock pipeline to sample its sigmas
 
     def __init__(self, folder: Path, transformer_dir: Path | None = None, options: LoadOptions | None = None,
                  device: str | torch.device = "cpu", transformer=None):
@@ -263,26 +316,22 @@ class DiffusersBackbone:
     @classmethod
     def export_student(cls, transformer, folder: Path, teacher, sigmas: list[float], info: dict) -> Path:
         """transformer/ + accvideo.json (backbone, pipeline pointer, sigmas, no CFG) + links to the other parts,
-        so that the stock pipeline class (`WanPipeline.from_pretrained(folder)`, ...) loads it too."""
-        import shutil
+        so that the stock pipeline class (`WanPipeline.from_pretrained(folder)`, ...) loads it too and, at
+        m steps, samples the student's own sigmas. A LoRA student writes its adapters instead of transformer/
+        and links nothing: the stock way is the teacher's pipeline plus `load_lora_weights(folder)`."""
+        from accvideo.models.lora import save_student_weights
 
         pipe_dir = teacher.pipeline_dir
         folder.mkdir(parents=True, exist_ok=True)
-        transformer.save_pretrained(folder / "transformer")
+        weights = save_student_weights(transformer, folder / "transformer", folder, relative_path(folder, teacher.path))
         teacher.settings.for_student(sigmas, vae=relative_path(folder, pipe_dir / "vae"), backbone=cls.name,
-                                     pipeline=relative_path(folder, pipe_dir)).save(folder)
-        index = json.loads((pipe_dir / "model_index.json").read_text())
-        for part in index:
-            if part.startswith("_") or part == "transformer" or not (pipe_dir / part).is_dir():
-                continue
-            link = folder / part
-            if not link.exists():
-                try:
-                    link.symlink_to(relative_path(folder, pipe_dir / part), target_is_directory=True)
-                except OSError:  # no symlinks here: the accvideo.json pointer still finds them
-                    break
-        else:
-            shutil.copyfile(pipe_dir / "model_index.json", folder / "model_index.json")
+                                     pipeline=relative_path(folder, pipe_dir), **weights).save(folder)
+        scheduler = student_scheduler(sigmas) if cls.own_scheduler else None
+        if scheduler is not None:
+            scheduler.save_pretrained(folder / "scheduler")
+        if not weights:
+            link_pipeline_parts(folder, pipe_dir, scheduler)
+        info = {**info, "stock_scheduler_samples_sigmas": scheduler is not None or not cls.own_scheduler}
         (folder / "training.json").write_text(json.dumps(info, indent=2, default=str))
         return folder
 

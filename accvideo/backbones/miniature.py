@@ -47,7 +47,7 @@ class MiniatureBackbone:
 
     @classmethod
     def transformer_dir(cls, model) -> Path:
-        """The model folder itself holds the transformer."""
+        """The model folder itself holds the transformer (a LoRA student: its base's, see ModelFolder)."""
         return model.path
 
     @classmethod
@@ -67,7 +67,7 @@ class MiniatureBackbone:
 
         dtype = (options or LoadOptions()).torch_dtype
         class_name = architecture(model.transformer_config()["_class_name"]).class_name
-        transformer = getattr(diffusers, class_name).from_pretrained(model.path, dtype=dtype).to(device)
+        transformer = getattr(diffusers, class_name).from_pretrained(model.transformer_dir, dtype=dtype).to(device)
         if load_parts:
             vae = vae or cls._vae(model).to(device)
             text_encoder = text_encoder or MiniLMTextEncoder(device)
@@ -84,9 +84,11 @@ class MiniatureBackbone:
         """The transformer folder itself, its accvideo.json naming the teacher's VAE (a relative path)."""
         import json
 
+        from accvideo.models.lora import save_student_weights
+
         folder.mkdir(parents=True, exist_ok=True)
-        transformer.save_pretrained(folder)
-        teacher.settings.for_student(sigmas, vae=relative_path(folder, teacher.vae_dir)).save(folder)
+        weights = save_student_weights(transformer, folder, folder, relative_path(folder, teacher.path))
+        teacher.settings.for_student(sigmas, vae=relative_path(folder, teacher.vae_dir), **weights).save(folder)
         (folder / "training.json").write_text(json.dumps(info, indent=2, default=str))
         return folder
 

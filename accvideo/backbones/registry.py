@@ -116,8 +116,16 @@ class ModelFolder:
 
     @property
     def transformer_dir(self) -> Path:
-        """The folder of the transformer's weights (its identity, e.g. for SynVid's teacher hash)."""
+        """The folder of the transformer's weights (its identity, e.g. for SynVid's teacher hash); a LoRA
+        student's is its base teacher's, the adapters in `lora_file` go on top."""
+        if self.settings.base:
+            return ModelFolder.open(self.path / self.settings.base).transformer_dir
         return self.backbone.transformer_dir(self)
+
+    @property
+    def lora_file(self) -> Path | None:
+        """A LoRA student's adapter file (diffusers format), fused into the transformer at load; else None."""
+        return self.path / self.settings.lora if self.settings.lora else None
 
     @property
     def pipeline_dir(self) -> Path:
@@ -151,5 +159,13 @@ class ModelFolder:
     def load(self, device: str = "cpu", options: LoadOptions | None = None, text_encoder=None, vae=None,
              load_parts: bool = True) -> Backbone:
         """The loaded backbone. Text encoder and VAE may be shared in (where the backbone shares parts);
-        `load_parts=False` loads the transformer alone (distillation)."""
-        return self.backbone.load(self, device, options, text_encoder, vae, load_parts)
+        `load_parts=False` loads the transformer alone (distillation). A LoRA student's adapters are fused in."""
+        backbone = self.backbone.load(self, device, options, text_encoder, vae, load_parts)
+        if self.lora_file is not None:
+            from accvideo.models.lora import apply_lora
+
+            if not self.lora_file.is_file():
+                raise FileNotFoundError(f"{self.path}: the LoRA file {self.settings.lora} that accvideo.json names "
+                                        "is missing")
+            apply_lora(backbone.transformer, self.lora_file)
+        return backbone

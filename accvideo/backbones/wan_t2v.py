@@ -30,6 +30,7 @@ class WanT2VBackbone(DiffusersBackbone):
     transformer_class = "WanTransformer3DModel"
     vae_class = "AutoencoderKLWan"
     max_sequence_length = WAN_TEXT_TOKENS
+    own_scheduler = True  # WanPipeline samples its scheduler's own grid: a student ships one that gives its sigmas
 
     @staticmethod
     def vae_factors(vae_config: dict) -> tuple[int, int, int]:

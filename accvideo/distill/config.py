@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS
+from accvideo.schedules import TEACHER_STEPS
 
 
 @dataclass
@@ -25,7 +25,7 @@ class DistillConfig:
     mode: Literal["full", "traj", "adv"] = "full"  # "full" (Eq. 6 + Eq. 7), "traj" (--no-adv), "adv" (--adv-only)
     single_head: bool = False  # one shared projection head (ablation)
     data_kind: Literal["synvid", "real"] = "synvid"  # ablation real: forward-diffused real latents (Sec. 3.2)
-    student_steps: int = STUDENT_STEPS  # m, with data_kind real (a SynVid folder names its own)
+    student_steps: int | None = None  # m (default: the SynVid's own; any m from a --keep all SynVid; real: 5)
     teacher_steps: int = TEACHER_STEPS  # n, with data_kind real: the teacher's grid whose solution is the target
     schedule: Literal["accvideo", "uniform"] = "accvideo"  # key timesteps: every n/m-th teacher step, or uniform
     queue_capacity: int = 64  # entries per latent queue
@@ -41,6 +41,9 @@ class DistillConfig:
     stop_at: int | None = None  # end this invocation after this iteration (continue with resume)
     dtype: Literal["fp32", "bf16", "fp16"] = "fp32"  # the frozen teacher's weights (the student trains in fp32)
     gradient_checkpointing: bool = False  # recompute the student's blocks in the backward pass (real sizes)
+    lora_rank: int = 0  # 0: train every weight; R: train rank-R LoRA adapters (peft) over the frozen teacher
+    holdout: int = 0  # SynVid samples (the last ones) kept out of training, for the heads' held-out check
+    eval_every: int = 0  # iterations between held-out checks of the heads into heads.csv (0: none; needs holdout)
 
     def __post_init__(self):
         import math
@@ -50,6 +53,16 @@ class DistillConfig:
         for name in ("iters", "batch_size", "grad_accum", "queue_capacity", "checkpoint_every", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.student_steps is not None and self.student_steps < 1:
+            raise ValueError(f"student_steps must be at least 1, got {self.student_steps}")
+        if self.holdout < 0 or self.eval_every < 0:
+            raise ValueError(f"holdout and eval_every must be >= 0, got {self.holdout} and {self.eval_every}")
+        if self.holdout and self.data_kind != "synvid":
+            raise ValueError("--holdout reads SynVid samples; the real-data baseline has none")
+        if self.eval_every and not self.holdout:
+            raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
+        if self.lora_rank < 0:
+            raise ValueError(f"lora_rank must be 0 (all weights) or a rank >= 1, got {self.lora_rank}")
         for name in ("lr", "lr_heads", "lambda_adv", "max_loss", "max_rise"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
@@ -63,7 +76,7 @@ class DistillConfig:
     def resume_conflicts(self, saved: dict) -> list[str]:
         """Fields of a run's saved config that a resumed run may not change (its optimiser state, data and
         schedule came from them); the length and bookkeeping fields may change."""
-        free = {"iters", "stop_at", "threads", "checkpoint_every", "sample_every", "max_loss", "max_rise"}
+        free = {"iters", "stop_at", "threads", "checkpoint_every", "sample_every", "max_loss", "max_rise", "eval_every"}
         return sorted(k for k, v in vars(self).items() if k not in free and k in saved and saved[k] != v)
 
     @property

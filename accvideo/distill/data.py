@@ -9,20 +9,26 @@ from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import step_generator
 
 
-def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str) -> list[int]:
+def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str, every_step: bool = False) -> list[int]:
     """Indices into a dataset's stored sigmas for the m + 1 key timesteps of a schedule.
 
-    "accvideo": the stored key timesteps themselves (every n/m-th teacher step); needs exactly m + 1 of them
-    or a `--keep all` dataset. "uniform" (Table 4 ablation): the stored points nearest to 1, 1 - 1/m, ..., 0,
-    which needs a `--keep all` dataset.
+    "accvideo": the stored key timesteps themselves (every n/m-th teacher step); needs exactly m + 1 of them,
+    a multiple, or a dataset that stores every teacher step (`every_step`: recorded with `--keep all`), from
+    which any m takes the points at j n / m steps, rounded half up (schedules.any_key_indices). "uniform"
+    (Table 4 ablation): the stored points nearest to 1, 1 - 1/m, ..., 0, which needs a `--keep all` dataset.
     """
+    from accvideo.schedules import any_key_indices
+
     n_stored = len(dataset_sigmas)
     if schedule == "accvideo":
         if n_stored == m + 1:
             return list(range(m + 1))
         if (n_stored - 1) % m == 0:
             return list(range(0, n_stored, (n_stored - 1) // m))
-        raise ValueError(f"the dataset stores {n_stored} points, which do not hold {m} equal key intervals")
+        if every_step:
+            return any_key_indices(n_stored - 1, m)
+        raise ValueError(f"the dataset stores {n_stored} key points, which do not hold {m} equal key intervals; "
+                         "record it with --keep all for any number of student steps")
     if schedule == "uniform":
         if n_stored <= m + 1:
             raise ValueError("the uniform schedule needs a SynVid dataset recorded with --keep all")
@@ -39,34 +45,48 @@ def key_sigmas(config: dict, teacher=None) -> list[float]:
     `teacher` is its ModelFolder when already open."""
     if config["data_kind"] == "real":
         from accvideo.backbones.registry import ModelFolder
-        from accvideo.schedules import flow_sigmas, key_indices
+        from accvideo.schedules import STUDENT_STEPS, flow_sigmas, key_indices
 
         shift = (teacher or ModelFolder.open(config["teacher"])).settings.shift
         grid = flow_sigmas(config["teacher_steps"], shift)
-        return grid[key_indices(config["teacher_steps"], config["student_steps"])].float().tolist()
+        m = config["student_steps"] or STUDENT_STEPS
+        return grid[key_indices(config["teacher_steps"], m)].float().tolist()
     dataset = SynVidDataset(config["data"], verify=False)
-    m = dataset.settings["student_steps"]
-    return dataset.sigmas[schedule_indices(dataset.sigmas, m, config["schedule"])].float().tolist()
+    m = config.get("student_steps") or dataset.settings["student_steps"]
+    return dataset.sigmas[dataset_key_indices(dataset, m, config["schedule"])].float().tolist()
+
+
+def dataset_key_indices(dataset: SynVidDataset, m: int, schedule: str) -> list[int]:
+    """schedule_indices for a SynVid dataset (any m when it stores every teacher step)."""
+    return schedule_indices(dataset.sigmas, m, schedule, every_step=dataset.settings.get("keep") == "all")
 
 
 class KeyBatches:
     """Seeded batches: step s on rank r always reads the same samples, whatever was interrupted."""
 
     def __init__(self, dataset: SynVidDataset, m: int, schedule: str, batch_size: int, seed: int,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, holdout: int = 0):
         self.dataset = dataset
-        self.idx = schedule_indices(dataset.sigmas, m, schedule)
+        self.idx = dataset_key_indices(dataset, m, schedule)
         self.sigmas = dataset.sigmas[self.idx]  # (m + 1,), from 1 down to 0: sigmas[m - k] = t'_k
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
-        if batch_size * world > len(dataset):
-            raise ValueError(f"batch {batch_size} x {world} processes exceeds the {len(dataset)} samples")
+        self.n_train = len(dataset) - holdout  # the last `holdout` samples are never trained on
+        if batch_size * world > self.n_train:
+            raise ValueError(f"batch {batch_size} x {world} processes exceeds the {self.n_train} training samples")
 
     def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
         """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition (the backbone's
         conditioning batches, accvideo.backbones.conditioning)."""
         gen = step_generator(self.seed, step)
-        perm = torch.randperm(len(self.dataset), generator=gen)
-        ids = perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist()
+        perm = torch.randperm(self.n_train, generator=gen)
+        return self.samples(perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist())
+
+    def held_out(self) -> list[int]:
+        """The held-out samples' indices."""
+        return list(range(self.n_train, len(self.dataset)))
+
+    def samples(self, ids: list[int]) -> dict[str, torch.Tensor]:
+        """Key latents and conditioning of the given samples."""
         items = [self.dataset[i] for i in ids]
         return {"latents": torch.stack([it["latents"][self.idx] for it in items]),
                 "text_states": conditioning.stack([it["text_states"] for it in items]),

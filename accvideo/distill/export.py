@@ -33,10 +33,9 @@ def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
 
     Writes to `folder` (default: run/checkpoint-student); the run itself is left untouched and can resume.
     """
-    import diffusers
-
     from accvideo.backbones.registry import ModelFolder
     from accvideo.distill.data import key_sigmas
+    from accvideo.models.lora import new_student
     from accvideo.training.state import load_checkpoint
 
     run = Path(run)
@@ -46,8 +45,9 @@ def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
     config = json.loads(config_file.read_text())
     state = load_checkpoint(run / "checkpoint-rank0.json")
     teacher = ModelFolder.open(config["teacher"])
-    cls = getattr(diffusers, teacher.transformer_config()["_class_name"])
-    student = cls.from_pretrained(teacher.transformer_dir)  # the teacher's architecture, then the checkpoint's weights
+    backbone = teacher.load(load_parts=False)
+    # the teacher's architecture (with the run's adapters, if any), then the checkpoint's weights
+    student = new_student(backbone.transformer, backbone.feature_blocks, config.get("lora_rank", 0))
     student.load_state_dict(state["ema"] or state["student"])
     sigmas = state.get("sigmas") or key_sigmas(config, teacher)
     info = {"iterations": state["iter"], "distill_seconds": state["elapsed"], "config": config,

@@ -26,12 +26,14 @@ from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
 from accvideo.distill.queues import LatentQueues
-from accvideo.schedules import euler_step
+from accvideo.models.lora import new_student
+from accvideo.schedules import STUDENT_STEPS, euler_step
 from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import TrainLoop, ema_update, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake"]
+HEAD_FIELDS = ["k", "sigma", "logit_gap", "accuracy", "real_right", "fake_right"]  # heads.csv; its step = iteration
 
 
 class DivergenceError(RuntimeError):
@@ -62,23 +64,24 @@ class Distiller:
                              f"not {self.teacher.name}")
         if cfg.data_kind == "synvid":
             self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
-            self.m = self.dataset.settings["student_steps"]
+            self.m = cfg.student_steps or self.dataset.settings["student_steps"]
             self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
-                                      self.acc.process_index, self.acc.num_processes)
+                                      self.acc.process_index, self.acc.num_processes, cfg.holdout)
         else:  # the "real data + forward diffusion" baseline
-            self.dataset, self.m = None, cfg.student_steps
+            self.dataset, self.m = None, cfg.student_steps or STUDENT_STEPS
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
                                           self.teacher.settings.shift, self.teacher.settings.guidance,
                                           cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
         self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
         torch.manual_seed(cfg.seed)
-        student = copy.deepcopy(teacher).float().train().requires_grad_(True)  # Algorithm 1, line 1: beta <- theta
+        student = new_student(teacher, self.backbone.feature_blocks, cfg.lora_rank).train()  # line 1: beta <- theta
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
         self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
         heads = Heads(self.m, self.features.dim, single=cfg.single_head)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
-        opt_s = torch.optim.AdamW(student.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
+        trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
+        opt_s = torch.optim.AdamW(trainable, lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
         opt_h = torch.optim.AdamW(heads.parameters(), lr=cfg.lr_heads, betas=(0.0, 0.99), weight_decay=0.0)
         self.student, self.heads, self.opt_s, self.opt_h = self.acc.prepare(student, heads, opt_s, opt_h)
         self.queues = LatentQueues(self.m, cfg.queue_capacity)  # Algorithm 1, line 3
@@ -99,6 +102,8 @@ class Distiller:
             (self.out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2))
         self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
                            resume_step=self.start_iter * self.m if resume else None)
+        self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
+                         if cfg.eval_every and self.acc.is_main_process else None)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
@@ -228,6 +233,10 @@ class Distiller:
             if cfg.sample_every and (it + 1) % cfg.sample_every == 0 and self.acc.is_main_process:
                 with loop.untimed():
                     self.write_samples(it + 1)
+            if self.head_log is not None and (it + 1) % cfg.eval_every == 0:
+                with loop.untimed():
+                    for row in self.evaluate_heads():
+                        self.head_log.append(it + 1, **row)
         self.elapsed = loop.elapsed
         self.acc.wait_for_everyone()
         if not loop.finished:
@@ -246,13 +255,41 @@ class Distiller:
         state = self.acc.get_state_dict(self.student)
         if not self.acc.is_main_process:
             return None
-        model = copy.deepcopy(self.backbone.transformer).float()
+        model = new_student(self.backbone.transformer, self.backbone.feature_blocks, self.cfg.lora_rank)
         model.load_state_dict(state)
         return model
 
     def student_model(self):
         """The weights to ship: the EMA when enabled, else the student itself."""
         return self.ema if self.ema is not None else self.acc.unwrap_model(self.student)
+
+    @torch.no_grad()
+    def evaluate_heads(self) -> list[dict[str, float]]:
+        """Each head H_k on held-out samples: SynVid's l'_{t'_k} (real) against the student's own latent at t'_k,
+        reached by its m-step chain from the sample's noise (fake). Per k: the mean logit gap real - fake, and
+        how often the sign of the mean logit is right (accuracy; real_right and fake_right apart). A head that
+        learns nothing sits at gap 0 and accuracy 0.5."""
+        dev, m = self.acc.device, self.m
+        student, heads = self.student_model(), self.acc.unwrap_model(self.heads)
+        ids = self.batches.held_out()
+        logits: dict[int, tuple[list, list]] = {k: ([], []) for k in range(m)}
+        for start in range(0, len(ids), self.cfg.batch_size):
+            batch = {name: conditioning.to(t, dev)
+                     for name, t in self.batches.samples(ids[start : start + self.cfg.batch_size]).items()}
+            lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
+            x = lat[:, 0]  # the sample's noise at t'_m = 1
+            for k in range(m - 1, -1, -1):
+                v = self.backbone.velocity(student, x, self.sigma(k + 1), text, cond)
+                x = euler_step(x, v, self.sigma(k + 1), self.sigma(k))
+                for out, latent in zip(logits[k], (lat[:, m - k], x)):
+                    out.append(heads(self.features(latent, self.sigma(k), text, cond), k).flatten(1).mean(1).cpu())
+        rows = []
+        for k in range(m):
+            real, fake = (torch.cat(v) for v in logits[k])
+            real_right, fake_right = float((real > 0).float().mean()), float((fake < 0).float().mean())
+            rows.append({"k": k, "sigma": self.sigma(k), "logit_gap": float(real.mean() - fake.mean()),
+                         "accuracy": (real_right + fake_right) / 2, "real_right": real_right, "fake_right": fake_right})
+        return rows
 
     @torch.no_grad()
     def write_samples(self, iteration: int, n: int = 2) -> None:
