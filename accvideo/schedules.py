@@ -31,7 +31,7 @@ def key_indices(n: int, m: int) -> list[int]:
     """Indices of the m + 1 key timesteps in an n-step grid: every (n / m)-th point."""
     if n % m:
         raise ValueError(f"the teacher's steps ({n}) must be a multiple of the student's ({m})")
-    return list(range(0, n + 1, n // m))
+    return any_key_indices(n, m)
 
 
 def any_key_indices(n: int, m: int) -> list[int]:

@@ -21,11 +21,7 @@ def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str, every_
 
     n_stored = len(dataset_sigmas)
     if schedule == "accvideo":
-        if n_stored == m + 1:
-            return list(range(m + 1))
-        if (n_stored - 1) % m == 0:
-            return list(range(0, n_stored, (n_stored - 1) // m))
-        if every_step:
+        if every_step or (n_stored - 1) % m == 0:  # m + 1 stored points included
             return any_key_indices(n_stored - 1, m)
         raise ValueError(f"the dataset stores {n_stored} key points, which do not hold {m} equal key intervals; "
                          "record it with --keep all for any number of student steps")
@@ -45,15 +41,21 @@ def key_sigmas(config: dict, teacher=None) -> list[float]:
     `teacher` is its ModelFolder when already open."""
     if config["data_kind"] == "real":
         from accvideo.backbones.registry import ModelFolder
-        from accvideo.schedules import STUDENT_STEPS, flow_sigmas, key_indices
+        from accvideo.schedules import flow_sigmas, key_indices
 
         shift = (teacher or ModelFolder.open(config["teacher"])).settings.shift
         grid = flow_sigmas(config["teacher_steps"], shift)
-        m = config["student_steps"] or STUDENT_STEPS
-        return grid[key_indices(config["teacher_steps"], m)].float().tolist()
+        return grid[key_indices(config["teacher_steps"], student_steps(config["student_steps"], None))].float().tolist()
     dataset = SynVidDataset(config["data"], verify=False)
-    m = config.get("student_steps") or dataset.settings["student_steps"]
+    m = student_steps(config.get("student_steps"), dataset)
     return dataset.sigmas[dataset_key_indices(dataset, m, config["schedule"])].float().tolist()
+
+
+def student_steps(requested: int | None, dataset: SynVidDataset | None) -> int:
+    """A run's m: as asked (--student-steps), else its SynVid's own, else (the real-data baseline) the paper's 5."""
+    from accvideo.schedules import STUDENT_STEPS
+
+    return requested or (dataset.settings["student_steps"] if dataset is not None else STUDENT_STEPS)
 
 
 def dataset_key_indices(dataset: SynVidDataset, m: int, schedule: str) -> list[int]:

@@ -21,13 +21,13 @@ import torch
 
 from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import KeyBatches, RealKeyBatches
+from accvideo.distill.data import KeyBatches, RealKeyBatches, student_steps
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
 from accvideo.distill.queues import LatentQueues
 from accvideo.models.lora import new_student
-from accvideo.schedules import STUDENT_STEPS, euler_step
+from accvideo.schedules import euler_step
 from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import TrainLoop, ema_update, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -64,11 +64,11 @@ class Distiller:
                              f"not {self.teacher.name}")
         if cfg.data_kind == "synvid":
             self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
-            self.m = cfg.student_steps or self.dataset.settings["student_steps"]
+            self.m = student_steps(cfg.student_steps, self.dataset)
             self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
                                       self.acc.process_index, self.acc.num_processes, cfg.holdout)
         else:  # the "real data + forward diffusion" baseline
-            self.dataset, self.m = None, cfg.student_steps or STUDENT_STEPS
+            self.dataset, self.m = None, student_steps(cfg.student_steps, None)
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
                                           self.teacher.settings.shift, self.teacher.settings.guidance,
                                           cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)

@@ -14,6 +14,9 @@ import torch
 
 LORA_FILE = "pytorch_lora_weights.safetensors"  # diffusers' default weight name for load_lora_weights
 TRANSFORMER_PREFIX = "transformer"  # the pipelines' component name the keys are prefixed with
+# transformer class -> the diffusers LoRA loader whose save_lora_weights writes the file its pipelines read
+LORA_LOADERS = {"WanTransformer3DModel": "WanLoraLoaderMixin",
+                "HunyuanVideoTransformer3DModel": "HunyuanVideoLoraLoaderMixin"}
 
 
 def lora_targets(transformer: torch.nn.Module, blocks: list[torch.nn.Module]) -> list[str]:
@@ -48,7 +51,7 @@ def new_student(teacher: torch.nn.Module, blocks, rank: int = 0) -> torch.nn.Mod
 
 def has_lora(transformer: torch.nn.Module) -> bool:
     """Whether the transformer carries peft adapters (a LoRA student)."""
-    return bool(getattr(transformer, "_hf_peft_config_loaded", False))
+    return bool(getattr(transformer, "peft_config", None))
 
 
 def save_student_weights(transformer: torch.nn.Module, transformer_dir: Path, folder: Path, base: str) -> dict:
@@ -63,21 +66,15 @@ def save_student_weights(transformer: torch.nn.Module, transformer_dir: Path, fo
 
 
 def save_lora(transformer: torch.nn.Module, folder: Path) -> Path:
-    """Write the adapters of a LoRA student as FOLDER/pytorch_lora_weights.safetensors, in diffusers' format."""
-    import json
-
+    """Write the adapters of a LoRA student as FOLDER/pytorch_lora_weights.safetensors with diffusers' own writer
+    (the pipelines' `save_lora_weights`: keys prefixed `transformer.`, the adapter config in the metadata)."""
+    import diffusers.loaders
     from peft.utils import get_peft_model_state_dict
-    from safetensors.torch import save_file
 
-    state = get_peft_model_state_dict(transformer)
-    tensors = {f"{TRANSFORMER_PREFIX}.{k}": v.detach().float().contiguous() for k, v in state.items()}
-    config = transformer.peft_config["default"].to_dict()
-    config = {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
-    # diffusers reads the adapter's config (rank, alpha, targets) back from this metadata key
-    metadata = {"format": "pt", "lora_adapter_metadata": json.dumps({f"{TRANSFORMER_PREFIX}.{k}": v
-                                                                       for k, v in config.items()})}
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, folder / LORA_FILE, metadata=metadata)
+    loader = getattr(diffusers.loaders, LORA_LOADERS[type(transformer).__name__])
+    loader.save_lora_weights(folder, transformer_lora_layers=get_peft_model_state_dict(transformer),
+                             transformer_lora_adapter_metadata=transformer.peft_config["default"].to_dict(),
+                             weight_name=LORA_FILE)
     return folder / LORA_FILE
 
 
