@@ -48,6 +48,20 @@ def test_heads_per_timestep_and_single():
         heads(feats, 5)
 
 
+def test_group_norm_heads_cannot_see_a_global_scale_and_plain_heads_can():
+    """A fake that differs from the real only in contrast: GroupNorm heads read both alike, norm "none" does not."""
+    feats = torch.randn(4, 24, 8, 8)
+    for norm, blind in (("group", True), ("none", False)):
+        torch.manual_seed(0)
+        head = Heads(1, 24, norm=norm).heads[0]
+        torch.nn.init.zeros_(head.net[0].bias)  # a bias-free first conv: GroupNorm then undoes any input scale
+        with torch.no_grad():
+            same = torch.allclose(head(feats), head(1.5 * feats), atol=1e-4)
+        assert same == blind
+    with pytest.raises(ValueError, match="head norm"):
+        Heads(1, 24, norm="batch")
+
+
 def test_queue_fifo_bounded_and_state():
     q = LatentQueues(m=2, capacity=3)
     for i in range(4):
@@ -61,6 +75,13 @@ def test_queue_fifo_bounded_and_state():
     assert q2.size(1) == 1 and q2.pop(1, 1)[0][0, 0] == 3.0
     with pytest.raises(IndexError):
         q2.pop(1, 1)
+    for i in range(4):
+        q.push(2, torch.full((1, 2), float(i)), torch.full((1, 3), float(i)), None)
+    drawn, text, _ = q.sample(2, 40, torch.Generator().manual_seed(0))  # with replacement, nothing removed
+    assert drawn.shape == (40, 2) and set(drawn[:, 0].tolist()) == {1.0, 2.0, 3.0} and q.size(2) == 3
+    assert torch.equal(drawn[:, 0], text[:, 0])  # rows keep together
+    with pytest.raises(IndexError):
+        q.sample(0, 1, torch.Generator())
 
 
 def test_feature_layers_and_gradient_through_frozen_teacher():
@@ -194,6 +215,42 @@ def test_held_out_heads_check_counts_signs_and_logs_every_head(tiny_synvid, tiny
     logged = list(csv.DictReader(open(tmp_path / "h" / "heads.csv")))
     assert [(int(r["step"]), int(r["k"])) for r in logged] == [(i, k) for i in (1, 2) for k in range(5)]
     assert all(0 <= float(r["accuracy"]) <= 1 for r in logged)
+
+
+def test_extra_head_updates_read_other_samples_and_the_queue_and_resume_bit_exact(tiny_synvid, tiny_model_dir,
+                                                                                  tmp_path):
+    """--disc-steps 3: three head updates per inner step; the extra ones read other training samples (never
+    held-out ones, never the step's own batch) and the student's latents in Q_k; resume stays bit-exact."""
+    from accvideo.distill.trainer import Distiller
+    from accvideo.training.state import load_checkpoint
+
+    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", iters=2, disc_steps=3, holdout=4))
+    steps, step = [], trainer.opt_h.step
+    trainer.opt_h.step = lambda *a, **kw: steps.append(1) or step(*a, **kw)
+    replayed, replay = [], trainer._replayed_inputs
+    trainer._replayed_inputs = lambda s, draw, k: replayed.append((s, draw, k)) or replay(s, draw, k)
+    trainer.run()
+    assert len(steps) == 3 * 5 * 2 and len(replayed) == 2 * 5 * 2
+    assert sorted({draw for _, draw, _ in replayed}) == [1, 2]
+    own = trainer.batches.samples
+    ids = []
+    trainer.batches.samples = lambda i: ids.append(i) or own(i)
+    trainer.batches(0, 4), trainer.batches(0, 4, stream=1), trainer.batches(0, 4, stream=1)
+    assert ids[1] == ids[2] != ids[0] and max(max(i) for i in ids) < 12  # seeded, its own stream, no held-out
+
+    assert Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", iters=2, disc_steps=3, holdout=4,
+                         stop_at=1)).run() is None
+    Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", iters=2, disc_steps=3, holdout=4), resume=True).run()
+    a, b = (load_checkpoint(tmp_path / run / "checkpoint-rank0.json") for run in ("a", "b"))
+    for key in ("student", "heads"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
+    one = load_checkpoint(Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "c", iters=2, holdout=4)).run()
+                          and tmp_path / "c" / "checkpoint-rank0.json")
+    assert any(not torch.equal(a["heads"][k], one["heads"][k]) for k in a["heads"])
+    with pytest.raises(ValueError, match="disc_steps"):
+        cfg(tiny_synvid, tiny_model_dir, tmp_path / "d", disc_steps=0)
+    with pytest.raises(ValueError, match="real-data baseline"):
+        cfg(tiny_synvid, tiny_model_dir, tmp_path / "d", disc_steps=2, data_kind="real")
 
 
 def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):

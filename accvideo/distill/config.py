@@ -18,12 +18,15 @@ class DistillConfig:
     iters: int = 200  # outer iterations; each runs the m key intervals k = m-1 .. 0 once (Algorithm 1, line 5)
     lr: float = 5e-5  # student AdamW lr (paper: 5e-6 for the 13B HunyuanVideo)
     lr_heads: float = 2e-4  # projection heads' AdamW lr
+    disc_steps: int = 1  # head updates per inner step (paper: 1); the extra ones read other SynVid samples (real)
+    #                      and the student's latents in Q_k (fake): a head needs hundreds of updates to separate them
     lambda_adv: float = 0.1  # weight of the adversarial loss (paper: 0.1)
     batch_size: int = 8  # SynVid samples per step and process
     grad_accum: int = 1  # micro-batches per optimiser step (paper: total batch 32)
     adv_loss: Literal["nonsaturating", "hinge"] = "nonsaturating"  # the GAN loss of Eq. 7 (paper: non-saturating)
     mode: Literal["full", "traj", "adv"] = "full"  # "full" (Eq. 6 + Eq. 7), "traj" (--no-adv), "adv" (--adv-only)
     single_head: bool = False  # one shared projection head (ablation)
+    head_norm: Literal["group", "none"] = "group"  # the heads' hidden norm; "none" keeps real/fake contrast visible
     data_kind: Literal["synvid", "real"] = "synvid"  # ablation real: forward-diffused real latents (Sec. 3.2)
     student_steps: int | None = None  # m (default: the SynVid's own; any m from a --keep all SynVid; real: 5)
     teacher_steps: int = TEACHER_STEPS  # n, with data_kind real: the teacher's grid whose solution is the target
@@ -50,7 +53,8 @@ class DistillConfig:
 
         from accvideo.training.state import check_choices
 
-        for name in ("iters", "batch_size", "grad_accum", "queue_capacity", "checkpoint_every", "threads"):
+        for name in ("iters", "batch_size", "grad_accum", "queue_capacity", "checkpoint_every", "threads",
+                     "disc_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.student_steps is not None and self.student_steps < 1:
@@ -61,6 +65,8 @@ class DistillConfig:
             raise ValueError("--holdout reads SynVid samples; the real-data baseline has none")
         if self.eval_every and not self.holdout:
             raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
+        if self.disc_steps > 1 and self.data_kind != "synvid":
+            raise ValueError("--disc-steps above 1 reads extra SynVid samples; the real-data baseline has none")
         if self.lora_rank < 0:
             raise ValueError(f"lora_rank must be 0 (all weights) or a rank >= 1, got {self.lora_rank}")
         for name in ("lr", "lr_heads", "lambda_adv", "max_loss", "max_rise"):

@@ -8,6 +8,8 @@ from accvideo.backbones import conditioning
 from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import step_generator
 
+HEADS_STREAM = 7919  # seed offset of the heads' extra draws (--disc-steps): never a training batch's draw
+
 
 def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str, every_step: bool = False) -> list[int]:
     """Indices into a dataset's stored sigmas for the m + 1 key timesteps of a schedule.
@@ -76,10 +78,11 @@ class KeyBatches:
         if batch_size * world > self.n_train:
             raise ValueError(f"batch {batch_size} x {world} processes exceeds the {self.n_train} training samples")
 
-    def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
+    def __call__(self, step: int, k: int | None = None, stream: int = 0) -> dict[str, torch.Tensor]:
         """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition (the backbone's
-        conditioning batches, accvideo.backbones.conditioning)."""
-        gen = step_generator(self.seed, step)
+        conditioning batches, accvideo.backbones.conditioning). stream > 0: the heads' extra draw number
+        `stream` of that step, from a seed space of its own."""
+        gen = step_generator(self.seed + HEADS_STREAM * stream, step)
         perm = torch.randperm(self.n_train, generator=gen)
         return self.samples(perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist())
 

@@ -7,15 +7,27 @@ import torch
 from torch import nn
 
 
-class ProjectionHead(nn.Module):
-    """Feature grid (N, D, h, w) -> per-location real/fake logits (N, 1, h', w')."""
+HEAD_NORMS = ("group", "none")
 
-    def __init__(self, dim: int, width: int = 64):
+
+class ProjectionHead(nn.Module):
+    """Feature grid (N, D, h, w) -> per-location real/fake logits (N, 1, h', w').
+
+    norm "group": GroupNorm after each hidden conv, which normalises every feature map on its own and so
+    hides a global difference (contrast, scale) between real and fake; "none" keeps it.
+    """
+
+    def __init__(self, dim: int, width: int = 64, norm: str = "group"):
         super().__init__()
+        if norm not in HEAD_NORMS:
+            raise ValueError(f"unknown head norm {norm!r}; choose from {', '.join(HEAD_NORMS)}")
+
+        def normalise() -> nn.Module:
+            return nn.GroupNorm(min(8, width), width) if norm == "group" else nn.Identity()
+
         self.net = nn.Sequential(
-            nn.Conv2d(dim, width, 3, padding=1), nn.GroupNorm(min(8, width), width), nn.SiLU(),
-            nn.Conv2d(width, width, 3, padding=1, stride=2), nn.GroupNorm(min(8, width), width),
-            nn.SiLU(), nn.Conv2d(width, 1, 1),
+            nn.Conv2d(dim, width, 3, padding=1), normalise(), nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1, stride=2), normalise(), nn.SiLU(), nn.Conv2d(width, 1, 1),
         )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -25,11 +37,11 @@ class ProjectionHead(nn.Module):
 class Heads(nn.Module):
     """One head per key timestep index k in [0, m - 1], or one shared head (`single=True`, the ablation)."""
 
-    def __init__(self, m: int, dim: int, width: int = 64, single: bool = False):
+    def __init__(self, m: int, dim: int, width: int = 64, single: bool = False, norm: str = "group"):
         super().__init__()
         self.m = m
         self.single = single
-        self.heads = nn.ModuleList([ProjectionHead(dim, width) for _ in range(1 if single else m)])
+        self.heads = nn.ModuleList([ProjectionHead(dim, width, norm) for _ in range(1 if single else m)])
 
     def forward(self, features: torch.Tensor, k: int) -> torch.Tensor:
         """Logits of head H_k (N, 1, h', w') for a feature grid (N, D, h, w)."""

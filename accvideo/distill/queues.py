@@ -53,6 +53,14 @@ class LatentQueues:
         latents, texts, conds = zip(*rows)
         return torch.stack(latents), conditioning.stack(list(texts)), conditioning.stack(list(conds))
 
+    def sample(self, k: int, n: int, generator: torch.Generator) -> tuple:
+        """n entries of Q_k drawn at random (with replacement), stacked like pop(), without removing them."""
+        if not self.queues[k]:
+            raise IndexError(f"Q_{k} is empty")
+        rows = [self.queues[k][int(i)] for i in torch.randint(len(self.queues[k]), (n,), generator=generator)]
+        latents, texts, conds = zip(*rows)
+        return torch.stack(latents), conditioning.stack(list(texts)), conditioning.stack(list(conds))
+
     def peek(self, k: int) -> torch.Tensor | None:
         """All latents of Q_k stacked (oldest first), without removing them; None when empty."""
         return torch.stack([row[0] for row in self.queues[k]]) if self.queues[k] else None

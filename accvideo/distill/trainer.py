@@ -21,7 +21,7 @@ import torch
 
 from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import KeyBatches, RealKeyBatches, student_steps
+from accvideo.distill.data import HEADS_STREAM, KeyBatches, RealKeyBatches, student_steps
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
@@ -78,7 +78,7 @@ class Distiller:
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
         self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
-        heads = Heads(self.m, self.features.dim, single=cfg.single_head)
+        heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
         opt_s = torch.optim.AdamW(trainable, lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
@@ -177,6 +177,15 @@ class Distiller:
         self.acc.backward(self.cfg.lambda_adv * l_d / self.cfg.grad_accum)
         return {"disc": l_d.item(), "logit_real": real.mean().item(), "logit_fake": fake.mean().item()}
 
+    def _replayed_inputs(self, step: int, draw: int, k: int) -> tuple:
+        """What the heads' extra update number `draw` of a step reads (--disc-steps): other SynVid samples'
+        l'_{t'_k} as real, and a seeded draw of the student's own latents in Q_k as fake."""
+        dev, m = self.acc.device, self.m
+        batch = {name: conditioning.to(t, dev) for name, t in self.batches(step, k, stream=draw).items()}
+        gen = step_generator(self.cfg.seed + HEADS_STREAM * draw, step, self.acc.process_index)
+        fake, f_text, f_cond = self.queues.sample(k, len(batch["latents"]), gen)
+        return batch["latents"][:, m - k], batch["text_states"], batch["condition"], fake, f_text, f_cond
+
     def inner_step(self, iteration: int, k: int) -> dict[str, float]:
         """One pass of Algorithm 1's inner loop for key interval k, over cfg.grad_accum micro-batches."""
         cfg = self.cfg
@@ -203,6 +212,11 @@ class Distiller:
                 logs[micro].update(self._heads_pass(k, disc_inputs))
             self.opt_h.step()
             self.opt_h.zero_grad(set_to_none=True)
+            for draw in range(1, cfg.disc_steps):  # extra head updates: the heads must keep up with the student
+                for micro in range(cfg.grad_accum):
+                    self._heads_pass(k, self._replayed_inputs(base + micro, draw, k))
+                self.opt_h.step()
+                self.opt_h.zero_grad(set_to_none=True)
         if self.ema is not None:
             ema_update(self.ema, self.acc.unwrap_model(self.student), cfg.ema)
         keys = ["traj", "gen", "disc", "logit_real", "logit_fake"]
