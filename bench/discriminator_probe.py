@@ -27,11 +27,11 @@ from accvideo.distill.data import KeyBatches, student_steps
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import ProjectionHead
 from accvideo.distill.losses import discriminator_loss
-from accvideo.schedules import euler_step
+from accvideo.sampling import sample_euler
 from accvideo.synvid.dataset import SynVidDataset
 
 
-def load_transformer(folder: str):
+def load_backbone(folder: str):
     """A model folder's backbone, transformer only, frozen."""
     backbone = ModelFolder.open(folder).load("cpu", LoadOptions(dtype="fp32"), load_parts=False)
     backbone.transformer.eval().requires_grad_(False)
@@ -51,11 +51,10 @@ def collect(backbone, student, batches: KeyBatches, m: int, layers: list[int], b
     for start in range(0, n, batch_size):
         batch = batches.samples(list(range(start, min(n, start + batch_size))))
         lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
-        x = lat[:, 0]  # the sample's noise at t'_m = 1
+        chain = sample_euler(lambda x, s: backbone.velocity(student, x, s, text, cond), lat[:, 0], batches.sigmas,
+                             return_trajectory=True).trajectory  # from the sample's own noise; chain[m - k] at t'_k
         for k in range(m - 1, -1, -1):
-            v = backbone.velocity(student, x, sigma[m - k - 1], text, cond)
-            x = euler_step(x, v, sigma[m - k - 1], sigma[m - k])
-            real = lat[:, m - k]
+            real, x = lat[:, m - k], chain[m - k]
             for layer, read in readers.items():
                 pair = out.setdefault((k, layer), ([], []))
                 pair[0].append(read(real, sigma[m - k], text, cond))
@@ -105,22 +104,21 @@ def main() -> None:
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    backbone = load_transformer(args.teacher)
-    student = load_transformer(args.student).transformer if args.student else backbone.transformer
+    backbone = load_backbone(args.teacher)
+    student = load_backbone(args.student).transformer if args.student else backbone.transformer
     dataset = SynVidDataset(args.data, verify=False)
     m = student_steps(args.student_steps, dataset)
     batches = KeyBatches(dataset, m, "accvideo", 1, 0, holdout=args.holdout)
     n_blocks = len(backbone.feature_blocks(backbone.transformer))
+    trainer_reads = TeacherFeatures(backbone.transformer, backbone=backbone)  # the blocks Eq. 8 reads in a run
     if args.layers == "all":
         layers = list(range(n_blocks))
     elif args.layers == "trainer":
-        reader = TeacherFeatures(backbone.transformer, backbone=backbone)
-        layers = sorted({reader.noisy_layer, reader.clean_layer})
+        layers = sorted({trainer_reads.noisy_layer, trainer_reads.clean_layer})
     else:
         layers = [int(x) for x in args.layers.split(",")]
     pairs = collect(backbone, student, batches, m, layers, batch_size=16)
     report = tuple(sorted({s for s in (25, 100, 300, args.steps) if s <= args.steps}))
-    trainer_reads = TeacherFeatures(backbone.transformer, backbone=backbone)
     rows = []
     print("| k | sigma | features | read by the trainer | rel. difference | head norm | " +
           " | ".join(f"held-out acc. @ {s}" for s in report) + " |")

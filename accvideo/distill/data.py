@@ -11,6 +11,11 @@ from accvideo.training.loop import step_generator
 HEADS_STREAM = 7919  # seed offset of the heads' extra draws (--disc-steps): never a training batch's draw
 
 
+def stream_seed(seed: int, stream: int) -> int:
+    """The seed of draw stream `stream` of a run (0: its training batches; d > 0: the heads' extra draw d)."""
+    return seed + HEADS_STREAM * stream
+
+
 def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str, every_step: bool = False) -> list[int]:
     """Indices into a dataset's stored sigmas for the m + 1 key timesteps of a schedule.
 
@@ -82,7 +87,7 @@ class KeyBatches:
         """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition (the backbone's
         conditioning batches, accvideo.backbones.conditioning). stream > 0: the heads' extra draw number
         `stream` of that step, from a seed space of its own."""
-        gen = step_generator(self.seed + HEADS_STREAM * stream, step)
+        gen = step_generator(stream_seed(self.seed, stream), step)
         perm = torch.randperm(self.n_train, generator=gen)
         return self.samples(perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist())
 

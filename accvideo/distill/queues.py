@@ -17,6 +17,12 @@ from accvideo.backbones import conditioning
 ENTRY_FIELDS = ("latent", "text_states", "condition")
 
 
+def _stacked(rows: list) -> tuple:
+    """Queue rows -> one batch each of latents, text states and conditions."""
+    latents, texts, conds = zip(*rows)
+    return torch.stack(latents), conditioning.stack(list(texts)), conditioning.stack(list(conds))
+
+
 class LatentQueues:
     """m + 1 bounded FIFO queues of (latent, text_states, condition) rows."""
 
@@ -49,17 +55,14 @@ class LatentQueues:
         """Remove the n oldest entries of Q_k, stacked: latent, text_states, condition."""
         if len(self.queues[k]) < n:
             raise IndexError(f"Q_{k} holds {len(self.queues[k])} entries, {n} requested")
-        rows = [self.queues[k].popleft() for _ in range(n)]
-        latents, texts, conds = zip(*rows)
-        return torch.stack(latents), conditioning.stack(list(texts)), conditioning.stack(list(conds))
+        return _stacked([self.queues[k].popleft() for _ in range(n)])
 
     def sample(self, k: int, n: int, generator: torch.Generator) -> tuple:
         """n entries of Q_k drawn at random (with replacement), stacked like pop(), without removing them."""
         if not self.queues[k]:
             raise IndexError(f"Q_{k} is empty")
-        rows = [self.queues[k][int(i)] for i in torch.randint(len(self.queues[k]), (n,), generator=generator)]
-        latents, texts, conds = zip(*rows)
-        return torch.stack(latents), conditioning.stack(list(texts)), conditioning.stack(list(conds))
+        picks = torch.randint(len(self.queues[k]), (n,), generator=generator)
+        return _stacked([self.queues[k][int(i)] for i in picks])
 
     def peek(self, k: int) -> torch.Tensor | None:
         """All latents of Q_k stacked (oldest first), without removing them; None when empty."""

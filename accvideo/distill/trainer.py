@@ -21,7 +21,7 @@ import torch
 
 from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import HEADS_STREAM, KeyBatches, RealKeyBatches, student_steps
+from accvideo.distill.data import KeyBatches, RealKeyBatches, stream_seed, student_steps
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
@@ -182,7 +182,7 @@ class Distiller:
         l'_{t'_k} as real, and a seeded draw of the student's own latents in Q_k as fake."""
         dev, m = self.acc.device, self.m
         batch = {name: conditioning.to(t, dev) for name, t in self.batches(step, k, stream=draw).items()}
-        gen = step_generator(self.cfg.seed + HEADS_STREAM * draw, step, self.acc.process_index)
+        gen = step_generator(stream_seed(self.cfg.seed, draw), step, self.acc.process_index)
         fake, f_text, f_cond = self.queues.sample(k, len(batch["latents"]), gen)
         return batch["latents"][:, m - k], batch["text_states"], batch["condition"], fake, f_text, f_cond
 
