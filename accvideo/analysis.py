@@ -72,14 +72,17 @@ def predicted_clean(path: torch.Tensor | list[torch.Tensor], sigmas: torch.Tenso
 
 
 @torch.no_grad()
-def block_features(transformer, latent: torch.Tensor, sigma: float, text_states: torch.Tensor,
-                   condition: torch.Tensor, layers: list[int] | None = None) -> list[torch.Tensor]:
+def block_features(transformer, latent: torch.Tensor, sigma: float, text, condition: torch.Tensor,
+                   layers: list[int] | None = None, backbone=None) -> list[torch.Tensor]:
     """Every (or the listed) block's output on latent (B, C, f, h, w) at sigma, as grids (B * f', D, h', w').
 
-    Read through the discriminator's own extractor (TeacherFeatures), one block at a time.
+    Read through the discriminator's own extractor (TeacherFeatures), one block at a time. `text` and `condition`
+    are what the backbone (the miniature when omitted) feeds the transformer: `VideoGenerator.encode_text` and
+    `backbone.condition(None, shape)` for text-to-video, whichever class the teacher is.
     """
-    layers = list(range(len(transformer.blocks))) if layers is None else layers
-    return [TeacherFeatures(transformer, layer, layer)(latent, sigma, text_states, condition) for layer in layers]
+    if layers is None:
+        layers = list(range(len(TeacherFeatures(transformer, backbone=backbone).blocks)))
+    return [TeacherFeatures(transformer, layer, layer, backbone)(latent, sigma, text, condition) for layer in layers]
 
 
 def pca_project(tokens: torch.Tensor, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:

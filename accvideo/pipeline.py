@@ -1,8 +1,8 @@
 """Generation: text (and optionally a first frame) -> video, with any backbone folder and sigma schedule.
 
-A miniature model folder holds a diffusers WanTransformer3DModel (config.json + safetensors) and
-`accvideo.json`, which names its sampling settings and where its VAE lives; a diffusers pipeline folder
-(Wan2.1, HunyuanVideo) runs through its backbone (accvideo.backbones). Numbered steps, as in diffusers pipelines:
+A miniature model folder holds a diffusers HunyuanVideoTransformer3DModel or WanTransformer3DModel (config.json +
+safetensors) and `accvideo.json`, which names its sampling settings and where its VAE lives; a diffusers pipeline
+folder (Wan2.1, HunyuanVideo) runs through its backbone (accvideo.backbones). Numbered steps, as in diffusers pipelines:
 1. encode the prompts, 2. encode the first frame (I2V), 3. draw the noise from the seed,
 4. denoise with Eq. 5 (CFG where the model asks for it), 5. decode with the VAE.
 """

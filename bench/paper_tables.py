@@ -2,6 +2,7 @@
 
     python bench/paper_tables.py --synvid runs/synvid --real-data runs/teacher_data.safetensors --iters 60 \\
         --prompts 50 --work runs/paper
+    python bench/paper_tables.py --main-only --prompts 50 --work runs/paper_main   # Tables 1 and 2 only
 
 1. Ablation students (Tables 3 and 4) are distilled with `accvideo distill`, all at the same budget
    (--iters outer iterations, batch 8, one process), from the same SynVid folder (recorded with
@@ -11,7 +12,11 @@
    @5 on the same eval prompts and noise (T2V and I2V); a second one at 128x128 gives the resolution
    extrapolation row; Table 2 times teacher and student side by side in one process.
 3. The 1D toy gives Fig. 2e (useless fraction against M) and Fig. 2f (students' distance to the data).
-Every verdict states whether the paper's ordering holds here; the numbers are the ones printed.
+With --main-only (a new teacher or student, before its ablations are re-run), only Tables 1 and 2 are measured
+and the file's sections from Table 3 on are kept, under a line that says which run measured them.
+Each paper ordering is decided per metric by a 95 % paired bootstrap interval over the eval prompts
+(accvideo.evaluation.bootstrap): holds, does not hold or undecided, never a count of metrics won; the numbers
+are the ones printed.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import torch
 
 RESULTS = Path("docs/results.md")
 GPU_SECTION = "## GPU speed"  # sections bench/gpu_speed.py appends; kept when this script rewrites the file
+ABLATIONS = "## Table 3: ablations"  # where the ablation sections start (kept as they are by --main-only)
 
 # Table 3 and 4 variants: name -> (description, `accvideo distill` flags)
 VARIANTS = {
@@ -89,42 +95,49 @@ def metrics_table(results: dict, rows: list[tuple[str, str]], task: str) -> str:
     return "\n".join(lines)
 
 
-def better(a: dict, b: dict, key: str) -> bool:
-    """Whether metrics a beat b on one key (the Fréchet distance is lower-is-better)."""
-    if a.get(key) is None or b.get(key) is None:
-        return False
-    return a[key] < b[key] if key == "frechet_distance" else a[key] > b[key]
-
-
-TIE = 0.01  # relative difference below which two figures count as tied (neither side wins)
 REFERENCE_PSNR = 99.0  # teacher_psnr_db of the reference itself (identical clips score 100 dB)
 
 
-def tied(a: float, b: float) -> bool:
-    """Whether two figures differ by less than TIE of the larger one."""
-    return abs(a - b) <= TIE * max(abs(a), abs(b), 1e-12)
+def verdict(results: dict, winner: str, loser: str, claim: str, names: tuple[str, str] | None = None) -> str:
+    """Markdown: does `winner` beat `loser`, decided per task and primary metric by a paired bootstrap interval over
+    the prompts (accvideo.evaluation.bootstrap), never by counting metrics won.
 
+    A first line names the metrics on which the ordering holds, does not hold and is undecided; then one line per
+    task and metric: winner - loser with its interval, and the verdict. `names` label the two specs (default: their
+    spec texts). Teacher fidelity is left out when `loser` is the fidelity reference itself.
+    """
+    from accvideo.evaluation.bootstrap import DOES_NOT_HOLD, HOLDS, LEVEL, UNDECIDED, compare_per_clip
+    from accvideo.evaluation.report import COLUMNS
+    from accvideo.evaluation.runner import PER_CLIP
 
-def verdict(results: dict, winner: str, loser: str, claim: str) -> str:
-    """One line: does `winner` beat `loser` on each primary metric, both tasks (ties within 1 % win nothing;
-    teacher fidelity is left out when `loser` is the fidelity reference itself)."""
-    parts = []
-    wins = ties = total = 0
-    for task in ("t2v", "i2v"):
+    columns = {c.key: c for c in COLUMNS}
+    first, second = names or (winner, loser)
+    decided: dict[str, list[str]] = {HOLDS: [], DOES_NOT_HOLD: [], UNDECIDED: []}
+    lines = []
+    for task in [t for t in results[winner] if t in results[loser]]:
+        a, b = results[winner][task], results[loser][task]
         for key in PRIMARY:
-            a, b = results[winner][task], results[loser][task]
             if a.get(key) is None or b.get(key) is None:
                 continue
             if key == "teacher_psnr_db" and b[key] >= REFERENCE_PSNR:
                 continue
-            tie = tied(a[key], b[key])
-            won = not tie and better(a, b, key)
-            wins, ties, total = wins + won, ties + tie, total + 1
-            parts.append(f"{task} {key} {a[key]:.3f} vs {b[key]:.3f} {'≈' if tie else '✓' if won else '✗'}")
-    holds = "holds" if wins == total else "does not hold" if wins == 0 else f"holds on {wins} of {total} metrics"
-    if ties:
-        holds += f" ({ties} tied within {TIE:.0%})"
-    return f"- **{claim}**: {holds} here. " + "; ".join(parts)
+            column, name = columns[key], f"{task} {columns[key].label}"
+            d = column.digits
+            if PER_CLIP not in a or PER_CLIP not in b:  # a metrics.json from before per-clip values were kept
+                decided[UNDECIDED].append(name)
+                lines.append(f"  - {name}: {first} {a[key]:.{d}f}, {second} {b[key]:.{d}f}: {UNDECIDED} "
+                             "(no per-clip values in metrics.json: re-run `accvideo eval`)")
+                continue
+            o = compare_per_clip(a[PER_CLIP], b[PER_CLIP], key, higher_is_better=column.better == "higher")
+            decided[o.verdict].append(name)
+            lower = ", lower is better" if column.better == "lower" else ""
+            lines.append(f"  - {name}: {first} - {second} = {o.difference:+.{d}f} [{o.low:+.{d}f}, {o.high:+.{d}f}]"
+                         f"{lower}: {o.verdict}")
+    overall = "; ".join(f"{v} on {', '.join(found)}" for v, found in decided.items() if found) or "nothing to compare"
+    clips = results[winner][next(iter(results[winner]))].get("clips")
+    head = (f"- **{claim}** ({first} against {second}; {LEVEL:.0%} paired bootstrap intervals over "
+            f"{clips} prompts): {overall}.")
+    return "\n".join([head, *lines])
 
 
 def budget_note(results: dict, finals: dict[str, Path]) -> str:
@@ -217,10 +230,37 @@ def speed_section(threads: int, clips: int) -> str:
     return "\n".join(lines)
 
 
+def ablation_sections(results: dict, finals: dict[str, Path], args: argparse.Namespace) -> list[str]:
+    """Tables 3 and 4 and the discriminator check, from the ablation students' eval results."""
+    sections = []
+    ablation = [(VARIANTS[name][0], f"{final}@5") for name, final in finals.items()]
+    sections += [f"{ABLATIONS} (each student: {args.iters} iterations x 5 key intervals, batch 8, "
+                 f"lr {args.lr}, head lr {args.lr_heads}, one CPU process)", ""]
+    for task in ("t2v", "i2v"):
+        sections += [f"{task.upper()}:", "", metrics_table(results, [r for r in ablation if "uniform" not in r[0]],
+                                                           task), ""]
+    full = f"{finals['full']}@5"
+    sections += [budget_note(results, finals), ""]
+    sections += [verdict(results, full, f"{finals['traj']}@5", "Adding the adversarial loss helps (Table 3)",
+                         ("full@5", "traj@5")),
+                 verdict(results, full, f"{finals['real-data']}@5", "SynVid beats real data + forward diffusion",
+                         ("full@5", "real-data@5")),
+                 verdict(results, full, f"{finals['single-head']}@5", "Timestep-aware heads beat a single head",
+                         ("full@5", "single-head@5")), "",
+                 "## Table 4: key timesteps against a uniform grid (same budget)", ""]
+    for task in ("t2v", "i2v"):
+        sections += [f"{task.upper()}:", "", metrics_table(
+            results, [r for r in ablation if r[0].startswith(("full", "uniform"))], task), ""]
+    sections += [verdict(results, full, f"{finals['uniform']}@5", "The AccVideo key timesteps beat a uniform grid",
+                         ("full@5", "uniform@5")), ""]
+    sections += [discriminator_section(finals), ""]
+    return sections
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--synvid", required=True, help="SynVid folder recorded with --keep all from the shipped teacher")
-    p.add_argument("--real-data", required=True, help="teacher-data file (rendered clips' latents) for the baseline")
+    p.add_argument("--synvid", help="SynVid folder recorded with --keep all from the shipped teacher")
+    p.add_argument("--real-data", help="teacher-data file (rendered clips' latents) for the baseline")
     p.add_argument("--teacher", default="teacher")
     p.add_argument("--iters", type=int, default=60, help="distillation budget of every ablation student")
     p.add_argument("--lr", type=float, default=2e-4)
@@ -232,9 +272,19 @@ def main() -> None:
     p.add_argument("--toy", choices=("fast", "paper", "skip"), default="fast")
     p.add_argument("--work", default="runs/paper")
     p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--main-only", action="store_true",
+                   help="Tables 1 and 2 only (no ablation students); the file's sections from Table 3 on are kept, "
+                        "under a line that says where they were measured")
     args = p.parse_args()
     work = Path(args.work)
-    finals = {name: train_variant(name, flags, args) for name, (_, flags) in VARIANTS.items()}
+    out = Path(args.out)
+    old = out.read_text() if out.is_file() else ""
+    if not args.main_only and not (args.synvid and args.real_data):
+        p.error("the ablation students need --synvid and --real-data (or --main-only for Tables 1 and 2)")
+    if args.main_only and ABLATIONS not in old:
+        p.error(f"--main-only keeps the ablation sections of {out}, which has none: run without it first")
+    finals = {} if args.main_only else {name: train_variant(name, flags, args)
+                                        for name, (_, flags) in VARIANTS.items()}
     specs = {"teacher@50": "teacher@50", "teacher@5": "teacher@5", "student@5 (shipped)": "student@5",
              **{f"{name} @5": f"{final}@5" for name, final in finals.items()}}
     results = run_eval(list(specs.values()), args.prompts, 64, work / "eval64", args.threads)
@@ -261,27 +311,15 @@ def main() -> None:
                  verdict(big, "student@5", "teacher@50",
                          "At 128x128 the student keeps up with the teacher (paper: it even beats it)"), ""]
     sections += [speed_section(args.threads, args.speed_clips), ""]
-    ablation = [(VARIANTS[name][0], f"{final}@5") for name, final in finals.items()]
-    sections += [f"## Table 3: ablations (each student: {args.iters} iterations x 5 key intervals, batch 8, "
-                 f"lr {args.lr}, head lr {args.lr_heads}, one CPU process)", ""]
-    for task in ("t2v", "i2v"):
-        sections += [f"{task.upper()}:", "", metrics_table(results, [r for r in ablation if "uniform" not in r[0]],
-                                                           task), ""]
-    full = f"{finals['full']}@5"
-    sections += [budget_note(results, finals), ""]
-    sections += [verdict(results, full, f"{finals['traj']}@5", "Adding the adversarial loss helps (Table 3)"),
-                 verdict(results, full, f"{finals['real-data']}@5", "SynVid beats real data + forward diffusion"),
-                 verdict(results, full, f"{finals['single-head']}@5", "Timestep-aware heads beat a single head"), "",
-                 "## Table 4: key timesteps against a uniform grid (same budget)", ""]
-    for task in ("t2v", "i2v"):
-        sections += [f"{task.upper()}:", "", metrics_table(
-            results, [r for r in ablation if r[0].startswith(("full", "uniform"))], task), ""]
-    sections += [verdict(results, full, f"{finals['uniform']}@5", "The AccVideo key timesteps beat a uniform grid"), ""]
-    sections += [discriminator_section(finals), ""]
-    if args.toy != "skip":
+    if args.main_only:
+        provenance = old.splitlines()[2] if len(old.splitlines()) > 2 else "an earlier run"
+        kept = old[old.index(ABLATIONS):old.index(GPU_SECTION) if GPU_SECTION in old else len(old)].rstrip()
+        sections += [f"The sections from Table 3 on are kept from an earlier run (`--main-only` does not re-run "
+                     f"them; they were measured on the teacher and SynVid of that time): {provenance}", "", kept, ""]
+    else:
+        sections += ablation_sections(results, finals, args)
+    if args.toy != "skip" and not args.main_only:
         sections += [toy_section(args.toy == "fast"), ""]
-    out = Path(args.out)
-    old = out.read_text() if out.is_file() else ""
     gpu = old[old.index(GPU_SECTION):] if GPU_SECTION in old else (
         f"{GPU_SECTION}\n\nNot measured yet: run `python bench/gpu_speed.py` on a CUDA machine; "
         "it appends its figures here with the device and date.\n")

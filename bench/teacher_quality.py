@@ -7,6 +7,10 @@ Every run of one prompt uses the same seed (spec and noise) whatever the style, 
 
     python bench/teacher_quality.py --model teacher --steps 50,5 --n 200 --json runs/teacher_quality.json
 
+Guidance is chosen on other seeds (--offset 200), never on the bar's own prompts:
+
+    python bench/teacher_quality.py --model teacher --steps 50 --tasks t2v --styles canonical --offset 200 --guidance 6
+
 Keys of the figures: "{task}-{style}@{steps}", e.g. "t2v-canonical@50"; --styles mix gives the world's own
 caption mix (the keys of the shipped v1 card, "t2v@50", were measured on it).
 """
@@ -32,6 +36,8 @@ def main() -> None:
     p.add_argument("--tasks", default="t2v,i2v")
     p.add_argument("--styles", default="canonical,fine", help=f"comma-separated caption styles: {', '.join(STYLES)}")
     p.add_argument("--n", type=int, default=200)
+    p.add_argument("--offset", type=int, default=0,
+                   help="skip this many eval seeds: choose guidance on prompts outside the bar's first --n")
     p.add_argument("--guidance", type=float)
     p.add_argument("--batch-size", type=int, default=25)
     p.add_argument("--threads", type=int, default=2)
@@ -45,7 +51,7 @@ def main() -> None:
     gen = VideoGenerator.from_folder(args.model)
     results = {}
     for style in styles:
-        prompts = eval_prompts(args.n, style=STYLES[style])
+        prompts = eval_prompts(args.n, offset=args.offset, style=STYLES[style])
         for task in args.tasks.split(","):
             for steps in (int(s) for s in args.steps.split(",")):
                 key = f"{task}-{style}@{steps}"
@@ -53,7 +59,8 @@ def main() -> None:
                 print(key, json.dumps(results[key]), flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"model": args.model, "guidance": args.guidance or gen.settings.guidance, **results}, f, indent=2)
+            guidance = args.guidance or gen.settings.guidance
+            json.dump({"model": args.model, "offset": args.offset, "guidance": guidance, **results}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ as markdown.
     python bench/teacher_recipe.py --arm wan-xs-mix --minutes 25 --preset shapes-xs --batch-size 16 --lr 5e-4
     python bench/teacher_recipe.py --table
     python bench/teacher_recipe.py --curve checkpoints/teacher_kf     # a run's proxy.csv as markdown
+    python bench/teacher_recipe.py --curve assets/teacher --svg assets/teacher/curve.svg   # and as a plot
 
 An arm stopped early continues where it was (its run folder resumes bit-exactly); a finished arm is not
 trained again.
@@ -82,6 +83,21 @@ def curve(path: Path) -> str:
     return "\n".join(lines)
 
 
+CURVE_LINES = (("t2v_all_three", "T2V all three right (proxy)", "#d62728"),
+               ("t2v_shape", "T2V shape right", "#ff9896"),
+               ("i2v_motion", "I2V motion right", "#1f77b4"))
+
+
+def curve_svg(path: Path) -> str:
+    """A run's proxy.csv as an SVG line plot: judged rates (%) against CPU minutes, the bar's 90 % dashed."""
+    from svg_plot import Series, line_plot_svg  # bench/svg_plot.py, beside this script
+
+    rows = list(csv.DictReader(path.open()))
+    x = [float(r["cpu_minutes"]) for r in rows]
+    series = [Series(label, x, [float(r[column]) for r in rows], colour) for column, label, colour in CURVE_LINES]
+    return line_plot_svg(series, "CPU minutes (one core)", list(range(0, int(max(x)) + 1, 60)), hline=(0.9, "bar"))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arm", help="the arm's name (its run folder under --out)")
@@ -92,10 +108,13 @@ def main() -> None:
     p.add_argument("--prompts", type=int, default=48, help="canonical eval prompts of the proxy")
     p.add_argument("--table", action="store_true", help="print OUT/arms.csv as markdown and exit")
     p.add_argument("--curve", help="print this run folder's proxy.csv (its learning curve) as markdown and exit")
+    p.add_argument("--svg", help="with --curve: also draw it into this SVG file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.curve:
         print(curve(Path(args.curve) / "proxy.csv"))
+        if args.svg:
+            Path(args.svg).write_text(curve_svg(Path(args.curve) / "proxy.csv"))
         return
     if args.table:
         print(markdown(Path(args.out) / "arms.csv"))

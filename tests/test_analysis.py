@@ -82,6 +82,21 @@ def test_block_features_match_the_discriminator_extractor():
         analysis.block_features(model, latent, 0.5, text, cond, layers=[1])
 
 
+def test_block_features_read_every_block_of_a_hunyuan_class_teacher():
+    from accvideo.models.teacher import build_transformer, hunyuan_condition, hunyuan_text
+
+    torch.manual_seed(0)
+    model = build_transformer("test-hy")  # 1 dual-stream + 1 single-stream block
+    latent = torch.randn(2, 16, 2, 8, 8)
+    text = hunyuan_text(torch.randn(2, 6, 384), torch.ones(2, 6))
+    cond = hunyuan_condition(None, tuple(latent.shape))
+    feats = analysis.block_features(model, latent, 0.5, text, cond)
+    assert len(feats) == len(model.transformer_blocks) + len(model.single_transformer_blocks) == 2
+    assert all(f.shape == (2 * 2, 16, 4, 4) for f in feats)  # (B f', D, h / 2, w / 2), D = 2 heads x 8
+    assert not torch.allclose(feats[0], feats[1])  # two blocks, two readings
+    assert torch.equal(feats[1], TeacherFeatures(model)(latent, 0.5, text, cond))  # the last block, as at t > 0
+
+
 def test_patch_tokens_matches_the_transformer_token_layout():
     latent = torch.arange(2 * 3 * 2 * 4 * 6, dtype=torch.float32).reshape(2, 3, 2, 4, 6)
     tokens = analysis.patch_tokens(latent, (1, 2, 2))

@@ -66,6 +66,7 @@ def test_eval_writes_json_markdown_and_html(main, count_loads, tiny_model_dir, t
             assert m["steps"] == steps and m["nfe"] == 2 * steps and m["clips"] == 3  # CFG: 2 NFE a step
             assert -1.0 <= m["teacher_ssim"] <= 1.0 and 0.0 < m["teacher_psnr_db"] <= PSNR_CAP_DB
             assert ("frame0_psnr_db" in m) == (task == "i2v")
+            assert len(m["per_clip"]["attribute_accuracy"]) == len(m["per_clip"]["frechet_features"]) == 3
     for task in ("t2v", "i2v"):  # the reference against itself; the 1-step clips differ from it
         assert results[specs[0]][task]["teacher_ssim"] == pytest.approx(1.0)
         assert results[specs[0]][task]["teacher_psnr_db"] == PSNR_CAP_DB
@@ -108,6 +109,45 @@ def test_eval_size_generates_and_judges_at_that_size(main, tiny_model_dir, tmp_p
     report = json.loads((out / "metrics.json").read_text())
     assert report["config"]["size"] == 32 and report["results"][f"{tiny_model_dir}@1"]["i2v"]["clips"] == 2
     assert shapes and set(shapes) == {(17, 32, 32)}  # warm-up and both clips at 32 x 32, 17 frames
+
+
+def test_evaluate_keeps_per_clip_values_that_the_summary_is_the_mean_of(tiny_model_dir, text_encoder, tmp_path):
+    import numpy as np
+
+    from accvideo.evaluation.bootstrap import nan_mean
+    from accvideo.evaluation.frechet import FEATURE_NAMES, frechet_distance
+    from accvideo.evaluation.report import markdown_table, write_json
+    from accvideo.evaluation.runner import FEATURES, PER_CLIP, RENDERED_FEATURES, evaluate
+    from accvideo.quality import eval_prompts
+
+    specs = parse_specs(f"{tiny_model_dir}@4,{tiny_model_dir}@1")
+    results = evaluate(specs, load_generators(specs, text_encoder=text_encoder), eval_prompts(2), ("t2v", "i2v"),
+                       reference=specs[0], progress=False)
+    for spec in specs:
+        for task, m in results[spec.text].items():
+            per_clip = m[PER_CLIP]
+            assert np.array(per_clip[FEATURES]).shape == np.array(per_clip[RENDERED_FEATURES]).shape \
+                == (2, len(FEATURE_NAMES))
+            assert per_clip[RENDERED_FEATURES] == results[specs[0].text]["t2v"][PER_CLIP][RENDERED_FEATURES]
+            assert frechet_distance(np.array(per_clip[FEATURES]), np.array(per_clip[RENDERED_FEATURES])) \
+                == pytest.approx(m["frechet_distance"])
+            numbers = [k for k in per_clip if k not in (FEATURES, RENDERED_FEATURES)]
+            assert {"attribute_accuracy", "shape_accuracy", "temporal_flicker", "sharpness", "subject_consistency",
+                    "teacher_psnr_db", "teacher_ssim"} <= set(numbers)
+            assert ("frame0_psnr_db" in numbers) == (task == "i2v")
+            for key in numbers:  # in prompt order, the summary their mean (None: NaN, left out of both)
+                assert len(per_clip[key]) == 2
+                if m[key] is None:
+                    assert per_clip[key] == [None, None]
+                else:
+                    assert nan_mean(np.array(per_clip[key], dtype=float)) == pytest.approx(m[key])
+            assert set(per_clip["attribute_accuracy"]) <= {0.0, 1.0}
+    assert results[specs[0].text]["i2v"][PER_CLIP]["teacher_psnr_db"] == [PSNR_CAP_DB] * 2
+    write_json(results, {}, tmp_path / "metrics.json")  # valid JSON (no NaN), and it round-trips
+    assert json.loads((tmp_path / "metrics.json").read_text())["results"] == results
+    summaries = {s: {t: {k: v for k, v in m.items() if k != PER_CLIP} for t, m in per_task.items()}
+                 for s, per_task in results.items()}
+    assert markdown_table(results, "i2v") == markdown_table(summaries, "i2v")  # tables read the summary only
 
 
 def test_load_generators_shares_text_encoder_and_vae(tiny_model_dir, tmp_path, text_encoder):

@@ -2,6 +2,7 @@
 
 import json
 
+import diffusers
 import numpy as np
 import pytest
 import torch
@@ -9,6 +10,11 @@ import torch
 from accvideo.pipeline import ASSETS, SamplingSettings
 
 pytestmark = pytest.mark.skipif(not (ASSETS / "teacher" / "accvideo.json").exists(), reason="no shipped teacher")
+
+
+def transformer_class(folder):
+    """The stock diffusers class named in a shipped folder's config.json."""
+    return getattr(diffusers, json.loads((folder / "config.json").read_text())["_class_name"])
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +25,7 @@ def vae():
 
 
 def test_vae_round_trip_and_reconstruction(vae, tmp_path):
+    from accvideo.evaluation.metrics import group_boundary_ratio
     from accvideo.latents import decode_latents, encode_clips
     from accvideo.models.autoencoder import ShapesAutoencoder
     from accvideo.shapes import random_spec, render, split_seeds
@@ -28,47 +35,52 @@ def test_vae_round_trip_and_reconstruction(vae, tmp_path):
     again = ShapesAutoencoder.from_pretrained(tmp_path)
     assert all(torch.equal(a, b) for a, b in zip(vae.state_dict().values(), again.state_dict().values()))
     assert again.config.latents_std == vae.config.latents_std
+    assert vae.config.keyframe_encoder and vae.config.temporal_decoder
     clips = np.stack([render(random_spec(s)) for s in split_seeds("eval", 12)])
     z = encode_clips(vae, clips)
     assert z.shape == (12, 16, 5, 16, 16)
     assert abs(float(z.mean())) < 0.5 and 0.5 < float(z.std()) < 1.5  # normalised by the stored statistics
     recon = decode_latents(vae, z)
-    assert np.mean([psnr(a, b) for a, b in zip(clips, recon)]) > 22.0  # these 12 give 23.8 dB; 200 give 26.2
-    assert min(psnr(a[0], b[0]) for a, b in zip(clips, recon)) > 26.0  # frame 0 is encoded alone: these give >= 27.0
+    assert np.mean([psnr(a, b) for a, b in zip(clips, recon)]) > 26.5  # these 12 give 28.0 dB; 200 give 29.4
+    assert min(psnr(a[0], b[0]) for a, b in zip(clips, recon)) > 25.5  # frame 0: these 12 give >= 26.7
+    moving = [i for i, clip in enumerate(clips) if np.abs(np.diff(clip.astype(np.int16), axis=0)).sum() > 0]
+    jump = np.nanmean([group_boundary_ratio(recon[i]) for i in moving])
+    assert jump < 2.5  # motion stays smooth across latent groups: these give 1.60 (the first VAE: 4.06)
 
 
 def test_teacher_loads_with_stock_class_and_round_trips(tmp_path):
-    from diffusers import WanTransformer3DModel
-
-    model = WanTransformer3DModel.from_pretrained(ASSETS / "teacher")
+    cls = transformer_class(ASSETS / "teacher")
+    assert cls is diffusers.HunyuanVideoTransformer3DModel
+    model = cls.from_pretrained(ASSETS / "teacher")
     model.save_pretrained(tmp_path)
-    again = WanTransformer3DModel.from_pretrained(tmp_path)
+    again = cls.from_pretrained(tmp_path)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
-    assert model.config.in_channels == 36 and model.config.out_channels == 16 and model.config.text_dim == 384
+    assert model.config.in_channels == 33 and model.config.out_channels == 16  # HunyuanVideo-I2V latent_concat
+    assert model.config.text_embed_dim == 384 and model.config.pooled_projection_dim == 384  # MiniLM
     settings = SamplingSettings.load(ASSETS / "teacher")
     assert settings.kind == "teacher" and settings.steps == 50 and settings.shift == 7.0
-    assert (ASSETS / "teacher" / settings.vae / "config.json").resolve().exists()
+    assert (ASSETS / "teacher" / settings.vae).resolve() == (ASSETS / "vae").resolve()
     card = (ASSETS / "teacher" / "README.md").read_text()
     assert "accvideo train-teacher" in card
-    json.loads((ASSETS / "teacher" / "config.json").read_text())
 
 
-def test_teacher_gets_colour_and_background_right(text_encoder):
-    """The card measures 99 % colour and 100 % background (T2V, 200 prompts); 8 prompts at 20 steps here."""
+def test_teacher_follows_its_prompt(text_encoder):
+    """The card: colour, shape and motion all right on 179 of 200 canonical T2V prompts; 8 at 20 steps here."""
     from accvideo.pipeline import VideoGenerator
     from accvideo.quality import eval_prompts, measure
 
     gen = VideoGenerator.from_folder("teacher", text_encoder=text_encoder)
-    figures = measure(gen, eval_prompts(8), 20, "t2v", batch_size=8)
-    assert figures["background_right"] == 1.0 and figures["colour_right"] >= 0.75
-    i2v = measure(gen, eval_prompts(4), 20, "i2v", batch_size=4)
-    assert i2v["frame0_psnr_db"] > 25.0  # the I2V bar's frame-0 figure holds
+    figures = measure(gen, eval_prompts(8, style="canonical"), 20, "t2v", batch_size=8)
+    print(figures)
+    assert figures["background_right"] == 1.0 and figures["colour_right"] == 1.0 and figures["motion_right"] == 1.0
+    assert figures["all_three_right"] >= 0.75  # these 8: 8 of 8 (the card: 89.5 % of 200 at 50 steps)
+    i2v = measure(gen, eval_prompts(4, style="canonical"), 20, "i2v", batch_size=4)
+    print(i2v)
+    assert i2v["motion_right"] == 1.0 and i2v["frame0_psnr_db"] > 25.0  # the I2V bar; these 4: 29.4 dB, 4 of 4
 
 
 @pytest.mark.skipif(not (ASSETS / "student" / "accvideo.json").exists(), reason="no shipped student")
 def test_student_is_a_stock_folder_that_runs_5_steps_without_cfg(tmp_path):
-    from diffusers import WanTransformer3DModel
-
     from accvideo.schedules import flow_sigmas, key_indices
 
     settings = SamplingSettings.load(ASSETS / "student")
@@ -77,8 +89,10 @@ def test_student_is_a_stock_folder_that_runs_5_steps_without_cfg(tmp_path):
     expected = flow_sigmas(teacher_settings.steps, teacher_settings.shift)[key_indices(teacher_settings.steps, 5)]
     assert np.allclose(settings.sigmas, expected.tolist(), atol=1e-6)  # the paper's key timesteps
     assert (ASSETS / "student" / settings.vae).resolve() == (ASSETS / "vae").resolve()
-    student = dict(WanTransformer3DModel.from_pretrained(ASSETS / "student").config)
-    teacher = dict(WanTransformer3DModel.from_pretrained(ASSETS / "teacher").config)
+    cls = transformer_class(ASSETS / "teacher")
+    assert transformer_class(ASSETS / "student") is cls
+    student = dict(cls.from_pretrained(ASSETS / "student").config)
+    teacher = dict(cls.from_pretrained(ASSETS / "teacher").config)
     assert {k: v for k, v in student.items() if k != "_name_or_path"} == \
         {k: v for k, v in teacher.items() if k != "_name_or_path"}  # the teacher's architecture
     card = (ASSETS / "student" / "README.md").read_text()
@@ -105,4 +119,4 @@ def test_student_follows_the_teacher_closer_than_its_starting_point(text_encoder
     ssim_student = np.mean([f["teacher_ssim"] for f in fidelity(out.frames)])
     ssim_start = np.mean([f["teacher_ssim"] for f in fidelity(start.frames)])
     print(f"teacher SSIM: student {ssim_student:.3f}, teacher at 5 steps without CFG {ssim_start:.3f}")
-    assert ssim_student > ssim_start + 0.03  # these 6 prompts: 0.898 against 0.829
+    assert ssim_student > ssim_start + 0.02  # these 6 prompts: 0.896 against 0.858

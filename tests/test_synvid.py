@@ -63,14 +63,18 @@ def test_dataset_contents_and_key_timesteps(plain_run):
     assert len(ds) == 12
     keys = key_timesteps(flow_sigmas(10, 7.0), 5).float()
     assert torch.allclose(ds.sigmas, keys)
+    settings = json.loads((plain_run / "synvid.json").read_text())
+    # the I2V condition's layout: Wan2.1's (4 mask channels, then the first-frame latent) or HunyuanVideo-I2V's
+    # latent_concat (the first-frame latent, then one mask channel), as the teacher's class asks
+    hunyuan = settings.get("architecture") == "HunyuanVideoTransformer3DModel"
     item = ds[3]
-    assert item["latents"].shape == (6, 16, 5, 16, 16) and item["condition"].shape == (20, 5, 16, 16)
+    assert item["latents"].shape == (6, 16, 5, 16, 16)
+    assert item["condition"].shape == ((17 if hunyuan else 20), 5, 16, 16)
     tasks = [ds[i]["i2v"] for i in range(12)]
     assert 0 < sum(tasks) < 12
     for i in range(12):
-        mask = ds[i]["condition"][:4]
+        mask = ds[i]["condition"][16:] if hunyuan else ds[i]["condition"][:4]
         assert bool(mask[:, 0].all()) == tasks[i] and not mask[:, 1:].any()
-    settings = json.loads((plain_run / "synvid.json").read_text())
     assert settings["kept_indices"] == [0, 2, 4, 6, 8, 10] and len(settings["teacher_sha256"]) == 64
 
 
@@ -88,8 +92,8 @@ def test_recorded_trajectory_equals_direct_sampler(plain_run, model_dir, text_en
     if present.any():
         first[present] = gen.encode_first_frames(torch.stack(
             [torch.from_numpy(r.image) for r in reqs if r.image is not None]).numpy())
-    text = text_encoder([r.prompt for r in reqs]).states
-    result = gen.denoise(gen.noise([r.seed for r in reqs], 64, 64, 17), text, text_encoder([""] * 2).states,
+    text = gen.encode_text([r.prompt for r in reqs])  # what the teacher reads (states, or states, mask, pooled)
+    result = gen.denoise(gen.noise([r.seed for r in reqs], 64, 64, 17), text, gen.encode_text([""] * 2),
                          flow_sigmas(10, 7.0), gen.settings.guidance, first if present.any() else None,
                          return_trajectory=True, present=present)
     for b, i in enumerate((4, 5)):

@@ -1,7 +1,8 @@
 """Evaluation in the Shapes world: VBench-like metrics read from pixels, and `accvideo eval` to run them.
 
 `metrics` (attribute accuracy, temporal flicker, subject consistency, sharpness), `frechet` (the FVD
-analogue), `fidelity` (PSNR / SSIM against teacher@50); `specs`, `runner` and `report` drive the CLI.
+analogue), `fidelity` (PSNR / SSIM against teacher@50); `specs`, `runner` and `report` drive the CLI;
+`bootstrap` decides whether one spec beats another from their per-clip values (paired over prompts).
 """
 
 from accvideo.evaluation.fidelity import capped_psnr, ssim, teacher_fidelity

@@ -88,7 +88,11 @@ def write_markdown(results: Results, config: dict, path: Path) -> None:
 
 
 def write_json(results: Results, config: dict, path: Path) -> None:
-    """metrics.json: {"config": ..., "results": {spec: {task: {metric: value}}}}."""
+    """metrics.json: {"config": ..., "results": {spec: {task: {metric: value, "per_clip": {metric: [values]}}}}}.
+
+    The per-prompt values (runner.per_clip_values) sit under "per_clip" beside the summary metrics; the
+    tables and charts read only the summary.
+    """
     path.write_text(json.dumps({"config": config, "results": results}, indent=2, allow_nan=False) + "\n",
                     encoding="utf-8")
 

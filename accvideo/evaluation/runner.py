@@ -27,7 +27,10 @@ from accvideo.shapes import render
 from accvideo.shapes.judge import attribute_report, judge_clip
 
 TASKS = ("t2v", "i2v")
-Results = dict[str, dict[str, dict[str, float | None]]]  # spec text -> task -> metric -> value
+PER_CLIP = "per_clip"  # the key, beside a spec and task's summary metrics, of its per-prompt values
+FEATURES, RENDERED_FEATURES = "frechet_features", "rendered_features"  # per_clip keys of the Fréchet feature rows
+# spec text -> task -> metric -> value, and PER_CLIP -> metric -> per-prompt values (see per_clip_values)
+Results = dict[str, dict[str, dict]]
 
 
 def load_generators(specs: list[ModelSpec], device: str = "cpu", text_encoder=None) -> dict[Path, VideoGenerator]:
@@ -94,6 +97,31 @@ def summarise(rows: list[dict], features: np.ndarray, rendered: RenderedSet) -> 
     return out
 
 
+def _finite(value: float) -> float | None:
+    """The value as a float, or None where it is NaN (JSON has no NaN)."""
+    return None if math.isnan(value) else float(value)
+
+
+def per_clip_values(rows: list[dict], features: np.ndarray, rendered: RenderedSet) -> dict[str, list]:
+    """The per-prompt values of one spec and task, in prompt order, for paired comparisons between specs.
+
+    Every per-clip metric under its summary key, so that its mean over the non-None values is the summary
+    figure: attribute_accuracy (1.0 if every attribute is right, else 0.0), each `{attribute}_accuracy` (1.0
+    or 0.0), and each number of score_clip's rows (None where NaN). Also the Fréchet feature rows (N, D) of
+    the generated clips (FEATURES) and of the rendered clips of the same prompts (RENDERED_FEATURES), so that
+    the Fréchet distance can be recomputed on a resample of the prompts.
+    """
+    reports = [r["report"] for r in rows]
+    out: dict[str, list] = {"attribute_accuracy": [float(all(r[a] for a in ATTRIBUTES)) for r in reports]}
+    out.update({f"{a}_accuracy": [float(r[a]) for r in reports] for a in ATTRIBUTES})
+    for key in rows[0]:
+        if key != "report":
+            out[key] = [_finite(r[key]) for r in rows]
+    out[FEATURES] = [[_finite(v) for v in row] for row in features]
+    out[RENDERED_FEATURES] = [[_finite(v) for v in row] for row in rendered.features]
+    return out
+
+
 def _task_order(specs: list[ModelSpec], reference: ModelSpec | None) -> list[ModelSpec]:
     """The specs with the reference first, so its clips are there when the others compare to them."""
     return ([reference] if reference else []) + [s for s in specs if s is not reference]
@@ -101,8 +129,11 @@ def _task_order(specs: list[ModelSpec], reference: ModelSpec | None) -> list[Mod
 
 def _run_spec(gen: VideoGenerator, spec: ModelSpec, task: str, prompts: list[EvalPrompt], rendered: RenderedSet,
               teacher_clips: list[np.ndarray] | None, keep: bool, batch_size: int,
-              bar: tqdm) -> tuple[dict[str, float | None], list[np.ndarray]]:
-    """Generate and score every prompt with one spec on one task; also returns the clips when `keep`."""
+              bar: tqdm) -> tuple[dict, list[np.ndarray]]:
+    """Generate and score every prompt with one spec on one task; also returns the clips when `keep`.
+
+    The summary holds the metrics (summarise), the cost, and under PER_CLIP the per-prompt values.
+    """
     rows, features, kept, seconds, nfe = [], [], [], 0.0, 0
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
@@ -118,8 +149,10 @@ def _run_spec(gen: VideoGenerator, spec: ModelSpec, task: str, prompts: list[Eva
             if keep:
                 kept.append(clip)
         bar.update(len(chunk))
-    summary = summarise(rows, np.stack(features), rendered)
+    feature_rows = np.stack(features)  # (N, D)
+    summary: dict = summarise(rows, feature_rows, rendered)
     summary.update(seconds_per_clip=seconds / len(prompts), nfe=nfe, steps=spec.steps, clips=len(prompts))
+    summary[PER_CLIP] = per_clip_values(rows, feature_rows, rendered)
     return summary, kept
 
 
@@ -128,6 +161,8 @@ def evaluate(specs: list[ModelSpec], generators: dict[Path, VideoGenerator], pro
              progress: bool = True) -> Results:
     """Generate and score every prompt for every spec and task; results keyed spec text -> task -> metric.
 
+    Each spec and task also holds its per-prompt values under PER_CLIP (per_clip_values), in prompt order,
+    the same prompts and noise for every spec, so two specs compare pairwise (evaluation.bootstrap).
     With a reference (teacher@50), every spec also gets teacher_psnr_db and teacher_ssim against the
     reference's clip from the same prompt and noise (the reference itself gets the cap and 1).
     """
