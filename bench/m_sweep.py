@@ -68,7 +68,6 @@ def main() -> None:
     p.add_argument("--out", default="docs/m_sweep.md")
     p.add_argument("--svg", help="also plot T2V teacher PSNR against NFE into this SVG")
     args = p.parse_args()
-    args.real_data = None  # train_variant's field for the real-data ablation, unused here
     ms = [int(m) for m in args.ms.split(",")]
     if any(m < 1 or m > args.teacher_steps for m in ms):
         p.error(f"every m must be from 1 to --teacher-steps ({args.teacher_steps}), got {args.ms}")

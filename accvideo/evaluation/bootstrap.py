@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accvideo.evaluation.frechet import frechet_distance
-from accvideo.evaluation.runner import FEATURES, RENDERED_FEATURES
+from accvideo.evaluation.runner import FEATURES, RENDERED_FEATURES, nan_mean
 
 N_RESAMPLES = 2000  # bootstrap resamples of a per-prompt mean
 FRECHET_RESAMPLES = 1000  # resamples of the Fréchet distance (two matrix square roots each, so fewer)
@@ -26,12 +26,6 @@ LEVEL = 0.95  # confidence level of the interval
 HOLDS, DOES_NOT_HOLD, UNDECIDED = "holds", "does not hold", "undecided"
 
 Statistic = Callable[[np.ndarray], float]  # rows (N, ...) of one model -> one number
-
-
-def nan_mean(values: np.ndarray) -> float:
-    """Mean of the finite values of a (N,) array (NaN marks a missing value, None in metrics.json); NaN if none."""
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if finite.size else float("nan")
 
 
 def frechet_statistic(rows: np.ndarray) -> float:

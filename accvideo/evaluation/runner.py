@@ -79,10 +79,15 @@ def score_clip(clip: np.ndarray, prompt: EvalPrompt, rendered_energy: float, tas
     return row, clip_features(clip, reading)
 
 
+def nan_mean(values: np.ndarray) -> float:
+    """Mean of the finite values of a (N,) array (NaN marks a missing value, None in metrics.json); NaN if none."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
 def _mean(values: list[float]) -> float | None:
     """Mean of the finite values; None where there are none (JSON has no NaN)."""
-    finite = [v for v in values if not math.isnan(v)]
-    return float(np.mean(finite)) if finite else None
+    return _finite(nan_mean(np.asarray(values, dtype=np.float64)))
 
 
 def summarise(rows: list[dict], features: np.ndarray, rendered: RenderedSet) -> dict[str, float | None]:
