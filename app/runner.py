@@ -7,6 +7,8 @@ the same VAE folder (and the whole generator when both sides are one folder).
 When the shipped student is missing (`student="student"` before the distillation stage ships it), the
 student side falls back to the teacher at STUDENT_STEPS steps and says so in its title, so the studio
 still shows what plain few-step sampling of the teacher gives.
+More students may stand beside the first, one per step count m (students distilled with `--student-steps m`):
+a request's student steps pick the student trained for that m, and any other count runs the first student.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,11 +55,27 @@ class Side:
         return self.model.name
 
     def title(self, steps: int) -> str:
-        """What the column is called, e.g. 'teacher @ 5 steps (no student shipped)'."""
+        """What the column is called, e.g. 'teacher @ 5 steps (no student shipped)', or 'student (distilled for 5
+        steps) @ 4 steps' for a student run at a step count it was not distilled for."""
         plural = "step" if steps == 1 else "steps"
         if self.fallback:
             return f"teacher @ {steps} {plural} (no student shipped)"
+        if self.settings.kind == "student" and steps != self.settings.steps:  # off the grid it was distilled for
+            return f"{self.name} (distilled for {self.settings.steps} steps) @ {steps} {plural}"
         return f"{self.name} @ {steps} {plural}"
+
+
+def resolve_students(first: Side, more: Sequence[str]) -> dict[int, Side]:
+    """Every student by the step count it was distilled for, the first one's first; ValueError when two share an m
+    (FileNotFoundError for a missing folder)."""
+    students = {first.settings.steps: first}
+    for folder in more:
+        model = ModelFolder.open(folder)
+        m = model.settings.steps
+        if m in students:
+            raise ValueError(f"two students for {m} steps: {students[m].folder} and {model.path}; give one per m")
+        students[m] = Side("student", model, model.settings)
+    return students
 
 
 def resolve_sides(teacher: str, student: str) -> tuple[Side, Side]:
@@ -112,16 +130,24 @@ class StudioRunner:
     """Loads both sides on first use, runs requests one at a time, writes the clips as mp4 to a temp folder."""
 
     def __init__(self, teacher: str = "teacher", student: str = "student", device: str = "cpu",
-                 text_encoder=None, out_dir: str | Path | None = None, options: LoadOptions | None = None):
+                 text_encoder=None, out_dir: str | Path | None = None, options: LoadOptions | None = None,
+                 more_students: Sequence[str] = ()):
         self.teacher, self.student = resolve_sides(teacher, student)
+        self.students = resolve_students(self.student, more_students)  # by m; the first student is self.student
         if not self.tasks:
             raise ValueError(f"the teacher ({self.teacher.backbone}) and the student ({self.student.backbone}) "
                              "share no task: one takes only text, the other only a first frame")
+        first = self.student.model
+        for side in self.students.values():
+            if side.model.tasks != first.tasks or side.model.backbone.world != first.backbone.world:
+                raise ValueError(f"the student {side.folder} ({side.backbone}) is not of the first student's kind "
+                                 f"({self.student.backbone}): every student must take the same inputs")
         self.device = device
         self.options = options
         self.load_seconds: float | None = None
         self._text_encoder = text_encoder
         self._generators: tuple[VideoGenerator, VideoGenerator] | None = None
+        self._more: dict[int, VideoGenerator] = {}  # the other students' generators, loaded on their first request
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._files_lock = threading.Lock()
@@ -175,19 +201,37 @@ class StudioRunner:
             return self._generators
 
     def _load(self) -> tuple[VideoGenerator, VideoGenerator]:
-        t, s = self.teacher, self.student
+        t = self.teacher
         text_encoder = self._text_encoder if t.model.backbone.shares_parts else None
         teacher = VideoGenerator.from_folder(t.model, self.device, text_encoder=text_encoder, options=self.options)
+        return teacher, self._load_student(self.student, teacher)
+
+    def _load_student(self, s: Side, teacher: VideoGenerator) -> VideoGenerator:
+        """A student's generator, sharing the teacher's text encoder and VAE where both name the same ones."""
+        t = self.teacher
         if s.folder.resolve() == t.folder.resolve():
-            return teacher, teacher  # same weights: one generator; each call passes its own steps and guidance
+            return teacher  # same weights: one generator; each call passes its own steps and guidance
         if not (t.model.backbone.shares_parts and s.model.backbone.shares_parts):  # each loads its own, lazily
-            return teacher, VideoGenerator.from_folder(s.model, self.device, options=self.options)
+            return VideoGenerator.from_folder(s.model, self.device, options=self.options)
         same_vae = t.model.vae_dir == s.model.vae_dir
         same_text = t.settings.text_encoder == s.settings.text_encoder
-        student = VideoGenerator.from_folder(s.model, self.device,
-                                             text_encoder=teacher.text_encoder if same_text else None,
-                                             vae=teacher.vae if same_vae else None)
-        return teacher, student
+        return VideoGenerator.from_folder(s.model, self.device,
+                                          text_encoder=teacher.text_encoder if same_text else None,
+                                          vae=teacher.vae if same_vae else None)
+
+    def student_for(self, steps: int) -> Side:
+        """The student distilled for this many steps, else the first student (run at `steps`)."""
+        return self.students.get(steps, self.student)
+
+    def _student_generator(self, side: Side, teacher: VideoGenerator, first: VideoGenerator) -> VideoGenerator:
+        """The generator of one of the students (the first is loaded with the teacher; the others on first use)."""
+        if side is self.student:
+            return first
+        m = side.settings.steps
+        with self._load_lock:
+            if m not in self._more:
+                self._more[m] = self._load_student(side, teacher)
+            return self._more[m]
 
     def _generate(self, gen: VideoGenerator, request: Request, steps: int, guidance: float,
                   trajectory: bool, bars: bool) -> GenerationOutput:
@@ -198,11 +242,14 @@ class StudioRunner:
 
     def _both(self, request: Request, report: Report | None,
               trajectory: bool = False) -> tuple[GenerationOutput, GenerationOutput]:
-        """Run the teacher, then the student, on one request (the caller holds the run lock)."""
+        """Run the teacher, then the student for the request's steps, on one request (the caller holds the run
+        lock)."""
         say = report or (lambda fraction, text: None)
-        if not self.loaded:
+        side = self.student_for(request.student_steps)
+        if not self.loaded or (side is not self.student and side.settings.steps not in self._more):
             say(0.0, "loading the models (first request only)")
-        teacher, student = self.generators((request.height, request.width, request.frames))
+        teacher, first = self.generators((request.height, request.width, request.frames))
+        student = self._student_generator(side, teacher, first)
         encoders = {id(g.backbone if g.text_encoder is None else g.text_encoder): g for g in (teacher, student)}
         for gen in encoders.values():
             gen.encode_text([request.prompt, ""])  # encoded (and cached) up front: both sides' timings exclude it
@@ -210,8 +257,7 @@ class StudioRunner:
         say(0.05, f"teacher: {request.teacher_steps} steps")
         t_out = self._generate(teacher, request, request.teacher_steps, request.guidance, trajectory, bars)
         say(0.9, f"student: {request.student_steps} steps")
-        s_out = self._generate(student, request, request.student_steps, self.student.settings.guidance, trajectory,
-                               bars)
+        s_out = self._generate(student, request, request.student_steps, side.settings.guidance, trajectory, bars)
         say(1.0, "done")
         return t_out, s_out
 
@@ -221,8 +267,9 @@ class StudioRunner:
             if cache and request.key() in self._cache:
                 return replace(self._cache[request.key()], cached=True)
             t_out, s_out = self._both(request, report)
+            side = self.student_for(request.student_steps)
             result = Comparison(self._side(self.teacher, t_out, request.guidance),
-                                self._side(self.student, s_out, self.student.settings.guidance))
+                                self._side(side, s_out, side.settings.guidance))
             if cache:
                 if len(self._cache) >= MAX_CACHED:
                     self._cache.pop(next(iter(self._cache)))
@@ -236,12 +283,13 @@ class StudioRunner:
     def trajectory(self, request: Request, report: Report | None = None) -> TrajectoryPanel:
         """Teacher latents at key_indices(teacher steps, student steps) beside the student's steps, decoded."""
         n, m = request.teacher_steps, request.student_steps
-        if n % m:
-            raise RequestError(f"the teacher's steps ({n}) must be a multiple of the student's ({m}) to line up "
-                               "their key timesteps, e.g. 50 and 5")
+        if m > n:
+            raise RequestError(f"the student's steps ({m}) must not exceed the teacher's ({n}): each student step "
+                               "spans one or more teacher steps")
         with self._run_lock:
             t_out, s_out = self._both(request, report, trajectory=True)
-            teacher, student = self.generators()
+            teacher, first = self.generators()
+            student = self._student_generator(self.student_for(m), teacher, first)
             t_lat, indices, t_sigmas = key_latents(t_out.trajectory, t_out.sigmas, m)  # (m + 1, C, f, h, w)
             s_lat, _, s_sigmas = key_latents(s_out.trajectory, s_out.sigmas, m)  # all m + 1 of the student's
             return TrajectoryPanel(teacher.decode(t_lat), student.decode(s_lat), indices, t_sigmas, s_sigmas,

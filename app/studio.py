@@ -71,6 +71,15 @@ def _compare(runner: StudioRunner, progress: gr.Progress, *values, image=None, i
         raise gr.Error(str(err), print_exception=False) from err
 
 
+def _students_note(runner: StudioRunner) -> str:
+    """With students for several m: which m's there are, and that the student steps pick one."""
+    if len(runner.students) == 1:
+        return ""
+    ms = ", ".join(str(m) for m in sorted(runner.students))
+    return (f" Students distilled for m = {ms} steps: *student steps* picks the one for its m (any other count runs "
+            f"the {runner.student.settings.steps}-step student at that many steps).")
+
+
 def _settings(runner: StudioRunner) -> list[gr.components.Component]:
     """The shared settings (teacher steps, student steps, guidance, height, width, frames), in an Accordion."""
     t, s = runner.teacher.settings, runner.student.settings
@@ -85,7 +94,8 @@ def _settings(runner: StudioRunner) -> list[gr.components.Component]:
             width = gr.Number(t.width, precision=0, label=f"width (px, multiple of 16, at most {caps.max_side})")
             frames = gr.Number(t.frames, precision=0, label=f"frames (1 + 4k, at most {caps.max_frames})")
         cfg = "no CFG (its settings say guidance 1)" if s.guidance == 1.0 else f"CFG {s.guidance:g} (its settings)"
-        gr.Markdown(f"The student side always runs with {cfg}. The defaults come from each model's accvideo.json.")
+        gr.Markdown(f"The student side always runs with {cfg}. The defaults come from each model's accvideo.json."
+                    + _students_note(runner))
     return [teacher_steps, student_steps, guidance, height, width, frames]
 
 
@@ -192,8 +202,9 @@ def _view(panel: TrajectoryPanel | None, key, frame):
 def _trajectory_tab(runner: StudioRunner, settings: list) -> None:
     with gr.Tab("Trajectory", id="trajectory"):
         gr.Markdown("The teacher's latents at the key timesteps (every n/m-th of its n steps) beside the student's "
-                    "m steps, all decoded: where does each of the student's shortcuts land? Teacher steps must be a "
-                    "multiple of student steps (Settings).")
+                    "m steps, all decoded: where does each of the student's shortcuts land? Teacher steps must be at "
+                    "least the student steps (Settings); where they are not a multiple of them, the key points are "
+                    "rounded to the nearest teacher step.")
         with gr.Row():
             prompt = gr.Textbox(label="prompt", scale=4, elem_id="trajectory-prompt")
             seed = gr.Number(0, precision=0, label="seed", scale=1)
@@ -229,6 +240,10 @@ def _header(runner: StudioRunner) -> str:
     t, s = runner.teacher, runner.student
     student = (f"**no student shipped**: the right side is the teacher at {s.settings.steps} steps, labelled "
                "so, until the distillation stage ships `assets/student`" if s.fallback else f"student `{s.folder}`")
+    more = [side for m, side in sorted(runner.students.items()) if side is not s]
+    if more:
+        student += "; for other step counts " + ", ".join(f"`{side.folder}` (m = {side.settings.steps})"
+                                                          for side in more)
     tasks = " and ".join({"t2v": "text to video", "i2v": "image to video"}[task] for task in runner.tasks)
     return (f"# AccVideo studio\nThe {t.settings.steps}-step teacher and the {s.settings.steps}-step student on the "
             f"same prompt and seed ({tasks}). Teacher `{t.folder}` ({t.backbone}); {student}. Models load on the "

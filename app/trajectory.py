@@ -1,7 +1,8 @@
 """The trajectory view: the teacher's latents at the key timesteps beside the student's few steps (Sec. 4.2).
 
 The student is trained to jump between the teacher's key timesteps t'_m > ... > t'_0 (every n/m-th point of
-its n-step grid). Decoding both trajectories at those points shows where each of the student's shortcuts lands.
+its n-step grid, rounded where m does not divide n). Decoding both trajectories at those points shows where
+each of the student's shortcuts lands.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from accvideo.analysis import GAP, tile, upscale
-from accvideo.schedules import key_indices
+from accvideo.schedules import any_key_indices
 
 
 @dataclass
@@ -36,7 +37,7 @@ def key_latents(trajectory: list[torch.Tensor], sigmas: torch.Tensor,
                 m: int) -> tuple[torch.Tensor, list[int], list[float]]:
     """A batch-1 n-step trajectory -> its m + 1 key latents (m + 1, C, f, h, w), their indices and sigmas."""
     n = len(trajectory) - 1
-    indices = key_indices(n, m)
+    indices = any_key_indices(n, m)  # every (n / m)-th point; rounded where m does not divide n
     latents = torch.cat([trajectory[i][:1] for i in indices])  # (m + 1, C, f, h, w)
     return latents, indices, [float(sigmas[i]) for i in indices]
 

@@ -1,14 +1,18 @@
 """Fewer steps than the paper: students with m = 5, 3, 2, 1 steps from one --keep all SynVid, beside teacher@m.
 
 Each student is Algorithm 1 with `--student-steps m`: its key timesteps are the teacher's grid points at
-j n / m (rounded: `accvideo.schedules.key_indices`; n = 50 is a multiple of 5 and 2, not of 3, where the
+j n / m (rounded: `accvideo.schedules.any_key_indices`; n = 50 is a multiple of 5 and 2, not of 3, where the
 points at 17 and 33 are taken). Every student gets the same budget. One `accvideo eval` run then judges
 teacher@50, teacher@m (plain Euler on the teacher's own m-step grid, with CFG: 2m NFE) and student@m (m NFE)
 on the same eval prompts and noise, and the table says for each m whether student@m beats teacher@m on each
-primary metric, from a 95 % paired bootstrap interval over the prompts.
+primary metric, from a 95 % paired bootstrap interval over the prompts. With --lora-rank R, a LoRA student
+(`accvideo distill --lora-rank R`, the first m, the same budget) joins the same eval, beside the full student.
 
     python bench/m_sweep.py --synvid runs/synvid --teacher teacher --ms 5,3,2,1 --iters 300 --prompts 100 \
-        --out docs/m_sweep.md --svg docs/m_sweep.svg
+        --lora-rank 16 --svg docs/m_sweep.svg
+
+Its tables and verdicts become the "Fewer steps than the paper" section of docs/results.md (--results), which
+bench/paper_tables.py keeps when it rewrites the file.
 
 A finished student is reused, a stopped one resumes (`--work` keeps both), and an eval whose metrics.json exists
 is read back rather than run again.
@@ -23,17 +27,33 @@ import sys
 from pathlib import Path
 
 import torch
-from paper_tables import metrics_table, run_eval, train_variant, verdict  # bench/paper_tables.py, beside this
+from paper_tables import (  # bench/paper_tables.py, beside this
+    FEWER_STEPS, GPU_SECTION, metrics_table, run_eval, section_end, train_variant, verdict)
 from svg_plot import Series, line_plot_svg
 
 
-def sweep_specs(teacher: str, finals: dict[int, Path], teacher_steps: int) -> dict[str, str]:
-    """Table label -> eval spec: teacher@n first (the fidelity reference), then teacher@m and student@m per m."""
+def sweep_specs(teacher: str, finals: dict[int, Path], teacher_steps: int,
+                lora: tuple[int, Path] | None = None) -> dict[str, str]:
+    """Table label -> eval spec: teacher@n first (the fidelity reference), then teacher@m and student@m per m, then
+    the LoRA student (its m, its exported folder) when there is one."""
     specs = {f"teacher@{teacher_steps}": f"{teacher}@{teacher_steps}"}
     for m, final in finals.items():
         specs[f"teacher@{m}"] = f"{teacher}@{m}"
         specs[f"student@{m}"] = f"{final}@{m}"
+    if lora is not None:
+        specs[f"LoRA student@{lora[0]}"] = f"{lora[1]}@{lora[0]}"
     return specs
+
+
+def with_section(text: str, section: str) -> str:
+    """`text` (a results file) with its fewer-steps section replaced by `section`, or `section` put before the GPU
+    section (or at the end) when it has none."""
+    if FEWER_STEPS in text:
+        start = text.index(FEWER_STEPS)
+        return text[:start] + section.rstrip() + "\n\n" + text[section_end(text, FEWER_STEPS):]
+    at = text.index(GPU_SECTION) if GPU_SECTION in text else len(text)
+    head = text[:at].rstrip("\n")
+    return head + ("\n\n" if head else "") + section.rstrip() + "\n\n" + text[at:]
 
 
 def quality_svg(results: dict, specs: dict[str, str], ms: list[int], task: str, key: str, label: str,
@@ -65,35 +85,49 @@ def main() -> None:
     p.add_argument("--prompts", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--work", default="runs/m_sweep")
-    p.add_argument("--out", default="docs/m_sweep.md")
-    p.add_argument("--svg", help="also plot T2V teacher PSNR against NFE into this SVG")
+    p.add_argument("--results", default="docs/results.md",
+                   help="markdown file whose fewer-steps section this writes (replaced; other sections kept)")
+    p.add_argument("--svg", help="also plot T2V teacher PSNR against NFE into this SVG (beside --results)")
+    p.add_argument("--lora-rank", type=int, default=0,
+                   help="also distil a rank-R LoRA student at the first m (0: none)")
     args = p.parse_args()
     ms = [int(m) for m in args.ms.split(",")]
     if any(m < 1 or m > args.teacher_steps for m in ms):
         p.error(f"every m must be from 1 to --teacher-steps ({args.teacher_steps}), got {args.ms}")
     torch.set_num_threads(args.threads)
     finals = {m: train_variant(f"m{m}", ["--student-steps", str(m)], args) for m in ms}
-    specs = sweep_specs(args.teacher, finals, args.teacher_steps)
+    lora = None
+    if args.lora_rank:
+        flags = ["--student-steps", str(ms[0]), "--lora-rank", str(args.lora_rank)]
+        lora = (ms[0], train_variant(f"m{ms[0]}-lora{args.lora_rank}", flags, args))
+    specs = sweep_specs(args.teacher, finals, args.teacher_steps, lora)
     results = run_eval(list(specs.values()), args.prompts, 64, Path(args.work) / "eval", args.threads)
     command = " ".join(["python", "bench/m_sweep.py", *sys.argv[1:]])
     when = f"{datetime.date.today()}, {platform.machine()} CPU, torch {torch.__version__}"
-    lines = ["# Fewer steps than the paper: students with m steps against the teacher at m steps", "",
+    lines = [f"{FEWER_STEPS}: students with m steps against the teacher at m steps", "",
              f"Regenerated by `{command}` ({when}). Every student: {args.iters} iterations x m key intervals, "
-             f"lr {args.lr}, head lr {args.lr_heads}, from `{args.synvid}`; {args.prompts} eval prompts, the same "
-             "noise for every model; teacher fidelity is against "
-             f"teacher@{args.teacher_steps} from the same noise.", ""]
-    for task in ("t2v", "i2v"):
-        rows = [(label, spec) for label, spec in specs.items()]
-        lines += [f"## {task.upper()}", "", metrics_table(results, rows, task), ""]
-    lines += ["## Does student@m beat teacher@m?", ""]
-    for m in ms:
-        lines += [verdict(results, specs[f"student@{m}"], specs[f"teacher@{m}"], f"m = {m}",
-                          (f"student@{m}", f"teacher@{m}")), ""]
-    Path(args.out).write_text("\n".join(lines))
+             f"batch 8, one process, lr {args.lr}, head lr {args.lr_heads}, from `{args.synvid}`; "
+             f"{args.prompts} eval prompts, the same noise for every model; teacher fidelity is against "
+             f"teacher@{args.teacher_steps} from the same noise. The key timesteps of m are the teacher's grid points "
+             f"at j n / m steps, rounded half up where m does not divide n.", ""]
     if args.svg:
         Path(args.svg).write_text(quality_svg(results, specs, ms, "t2v", "teacher_psnr_db", "T2V PSNR to teacher@50",
                                               (10.0, 40.0), percent=False))
-    print(f"wrote {args.out}")
+        lines += [f"![T2V PSNR to teacher@{args.teacher_steps} against NFE]({Path(args.svg).name})", ""]
+    for task in ("t2v", "i2v"):
+        lines += [f"### {task.upper()}", "", metrics_table(results, list(specs.items()), task), ""]
+    lines += ["### Does student@m beat teacher@m?", ""]
+    for m in ms:
+        lines += [verdict(results, specs[f"student@{m}"], specs[f"teacher@{m}"], f"m = {m}",
+                          (f"student@{m}", f"teacher@{m}")), ""]
+    if lora is not None:
+        m, label = lora[0], f"LoRA student@{lora[0]}"
+        lines += [f"### Does the rank-{args.lora_rank} LoRA student match the full student?", "",
+                  verdict(results, specs[label], specs[f"student@{m}"], f"LoRA rank {args.lora_rank}, m = {m}",
+                          (label, f"student@{m}")), ""]
+    out = Path(args.results)
+    out.write_text(with_section(out.read_text() if out.is_file() else "", "\n".join(lines)))
+    print(f"wrote its section of {args.results}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import torch
 
 RESULTS = Path("docs/results.md")
 GPU_SECTION = "## GPU speed"  # sections bench/gpu_speed.py appends; kept when this script rewrites the file
+FEWER_STEPS = "## Fewer steps than the paper"  # the section bench/m_sweep.py writes (before the GPU one); kept too
 ABLATIONS = "## Table 3: ablations"  # where the ablation sections start (kept as they are by --main-only)
 
 # Table 3 and 4 variants: name -> (description, `accvideo distill` flags)
@@ -240,8 +241,26 @@ def kept_ablations(old: str) -> list[str]:
     provenance = next((line for line in lines if line.startswith(KEPT)), None) or (
         f"{KEPT} (`--main-only` does not re-run them; they were measured on the teacher and SynVid of that time): "
         + (lines[2] if len(lines) > 2 else "an earlier run"))
-    kept = old[old.index(ABLATIONS):old.index(GPU_SECTION) if GPU_SECTION in old else len(old)].rstrip()
+    kept = old[old.index(ABLATIONS):section_end(old, ABLATIONS)].rstrip()
     return [provenance, "", kept, ""]
+
+
+def section_end(text: str, header: str) -> int:
+    """Where the part of `text` that starts at `header` ends: at the next section another script writes (the
+    m-sweep's, the GPU one), else at the end."""
+    start = text.index(header) + len(header)
+    ends = [text.index(h, start) for h in (FEWER_STEPS, GPU_SECTION) if h in text[start:]]
+    return min(ends, default=len(text))
+
+
+def other_scripts_sections(old: str) -> str:
+    """The m-sweep's section and the GPU section of the old file, as they are (the GPU one's placeholder when the
+    file has none)."""
+    fewer = old[old.index(FEWER_STEPS):section_end(old, FEWER_STEPS)].rstrip() + "\n\n" if FEWER_STEPS in old else ""
+    gpu = old[old.index(GPU_SECTION):] if GPU_SECTION in old else (
+        f"{GPU_SECTION}\n\nNot measured yet: run `python bench/gpu_speed.py` on a CUDA machine; "
+        "it appends its figures here with the device and date.\n")
+    return fewer + gpu
 
 
 def ablation_sections(results: dict, finals: dict[str, Path], args: argparse.Namespace) -> list[str]:
@@ -331,10 +350,7 @@ def main() -> None:
         sections += ablation_sections(results, finals, args)
     if args.toy != "skip" and not args.main_only:
         sections += [toy_section(args.toy == "fast"), ""]
-    gpu = old[old.index(GPU_SECTION):] if GPU_SECTION in old else (
-        f"{GPU_SECTION}\n\nNot measured yet: run `python bench/gpu_speed.py` on a CUDA machine; "
-        "it appends its figures here with the device and date.\n")
-    text = "\n".join(sections) + "\n" + gpu
+    text = "\n".join(sections) + "\n" + other_scripts_sections(old)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)

@@ -127,7 +127,7 @@ def test_eight_concurrent_requests_are_all_answered(client):
     ("wrong-size-image", "32 x 32 px but the clip is 64 x 64"),
     ("not-an-image", "not a readable image"),
     ("bad-shapes-clip", "from 0 to 999"),
-    ("trajectory-steps", "multiple of the student's"),
+    ("trajectory-steps", "must not exceed the teacher's (2)"),
 ])
 def test_bad_requests_get_a_message_not_a_crash(client, tmp_path, case, message):
     from gradio_client import handle_file
@@ -148,7 +148,7 @@ def test_bad_requests_get_a_message_not_a_crash(client, tmp_path, case, message)
         "not-an-image": lambda: client.predict(handle_file(str(tmp_path / "text.png")), PROMPT, 0, *SETTINGS,
                                                api_name="/image_to_video"),
         "bad-shapes-clip": lambda: client.predict(5000, 64, 64, 17, api_name="/shapes_frame"),
-        "trajectory-steps": lambda: client.predict(PROMPT, 0, 3, 2, 3.0, 64, 64, 17, api_name="/trajectory"),
+        "trajectory-steps": lambda: client.predict(PROMPT, 0, 2, 3, 3.0, 64, 64, 17, api_name="/trajectory"),
     }
     with pytest.raises(AppError, match=re.escape(message)):
         calls[case]()
@@ -193,6 +193,51 @@ def test_missing_shipped_student_falls_back_to_the_teacher(tiny_model_dir, monke
     assert student.title(5) == "teacher @ 5 steps (no student shipped)"
     with pytest.raises(FileNotFoundError):  # an explicit student folder must exist
         resolve_sides(str(tiny_model_dir), str(tmp_path / "missing"))
+
+
+def test_student_steps_pick_the_student_distilled_for_them(tiny_model_dir, text_encoder):
+    from dataclasses import replace
+
+    from accvideo.pipeline import SamplingSettings
+    from app.limits import make_request
+    from app.runner import StudioRunner
+    from app.studio import _header, _students_note
+
+    three = tiny_model_dir.parent / "student-m3"  # beside the tiny model, so its "../vae" still resolves
+    shutil.copytree(tiny_model_dir, three, dirs_exist_ok=True)
+    replace(SamplingSettings.load(three), kind="student", steps=3, guidance=1.0).save(three)
+    runner = StudioRunner(str(tiny_model_dir), str(tiny_model_dir), text_encoder=text_encoder,
+                          more_students=[str(three)])
+    try:
+        assert sorted(runner.students) == [3, 4] and runner.student_for(2) is runner.student
+        assert "m = 3, 4" in _students_note(runner) and "student-m3" in _header(runner)
+        picked = runner.compare(make_request(PROMPT, 5, 2, 3, 3.0, 64, 64, 5))
+        assert picked.student.nfe == 3 and picked.student.guidance == 1.0  # its own settings: no CFG
+        assert picked.student.title == "student @ 3 steps" and 3 in runner._more
+        assert runner.students[3].title(2) == "student (distilled for 3 steps) @ 2 steps"
+        other = runner.compare(make_request(PROMPT, 5, 2, 2, 3.0, 64, 64, 5))
+        assert other.student.nfe == 4  # 2 steps of the first student, with its CFG 3
+        panel = runner.trajectory(make_request(PROMPT, 5, 4, 3, 3.0, 64, 64, 5))
+        assert panel.teacher_indices == [0, 1, 3, 4]  # 4 teacher steps over 3: rounded half up
+    finally:
+        runner.close()
+    with pytest.raises(ValueError, match="two students for 3 steps"):
+        StudioRunner(str(tiny_model_dir), str(three), text_encoder=text_encoder, more_students=[str(three)])
+
+
+def test_studio_cli_puts_the_shipped_few_step_students_beside_the_shipped_student(tiny_model_dir, monkeypatch,
+                                                                                  tmp_path):
+    import accvideo.backbones.registry as registry
+    from accvideo.commands.studio import add_parser, more_students
+
+    for name in registry.FEW_STEP_STUDENTS:
+        monkeypatch.setitem(registry.SHIPPED, name, tmp_path / name)  # none shipped
+    monkeypatch.setitem(registry.SHIPPED, "student-m2", tiny_model_dir)
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    assert more_students(parser.parse_args(["studio"])) == ["student-m2"]
+    assert more_students(parser.parse_args(["studio", "--student", "runs/x"])) == []
+    assert more_students(parser.parse_args(["studio", "--more-students", "a", "b"])) == ["a", "b"]
 
 
 def test_studio_cli_refuses_a_missing_teacher_before_loading(tmp_path):

@@ -19,7 +19,14 @@ from accvideo.backbones.base import Backbone, LoadOptions, read_model_index
 from accvideo.settings import SETTINGS_FILE, SamplingSettings
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
-SHIPPED = {"teacher": ASSETS / "teacher", "student": ASSETS / "student"}
+FEW_STEP_STUDENTS = ("student-m3", "student-m2", "student-m1")  # shipped students for fewer steps than 5
+SHIPPED = {"teacher": ASSETS / "teacher", "student": ASSETS / "student",
+           **{name: ASSETS / name for name in FEW_STEP_STUDENTS}}
+
+
+def shipped_few_step_students() -> list[str]:
+    """The names of the shipped students for fewer steps (student-m3, ...) whose folders are there."""
+    return [name for name in FEW_STEP_STUDENTS if (SHIPPED[name] / SETTINGS_FILE).is_file()]
 
 # backbone name -> "module:class"; imported only when used
 BACKBONES = {
