@@ -122,9 +122,10 @@ def main() -> None:
                           (f"student@{m}", f"teacher@{m}")), ""]
     if lora is not None:
         m, label = lora[0], f"LoRA student@{lora[0]}"
-        lines += [f"### Does the rank-{args.lora_rank} LoRA student match the full student?", "",
-                  verdict(results, specs[label], specs[f"student@{m}"], f"LoRA rank {args.lora_rank}, m = {m}",
-                          (label, f"student@{m}")), ""]
+        lines += [f"### The rank-{args.lora_rank} LoRA student against the full student", "",
+                  "Same SynVid, budget and eval prompts; \"holds\" means the LoRA student is the better one.", "",
+                  verdict(results, specs[label], specs[f"student@{m}"], f"LoRA rank {args.lora_rank} beats the full "
+                          f"student, m = {m}", (label, f"student@{m}")), ""]
     out = Path(args.results)
     out.write_text(with_section(out.read_text() if out.is_file() else "", "\n".join(lines)))
     print(f"wrote its section of {args.results}")
