@@ -223,8 +223,10 @@ class StudioRunner:
         """The student distilled for this many steps, else the first student (run at `steps`)."""
         return self.students.get(steps, self.student)
 
-    def _student_generator(self, side: Side, teacher: VideoGenerator, first: VideoGenerator) -> VideoGenerator:
-        """The generator of one of the students (the first is loaded with the teacher; the others on first use)."""
+    def _student_generator(self, side: Side) -> VideoGenerator:
+        """The generator of one of the students, once generators() has loaded the teacher and the first student
+        (the others load on their first use)."""
+        teacher, first = self.generators()
         if side is self.student:
             return first
         m = side.settings.steps
@@ -248,8 +250,8 @@ class StudioRunner:
         side = self.student_for(request.student_steps)
         if not self.loaded or (side is not self.student and side.settings.steps not in self._more):
             say(0.0, "loading the models (first request only)")
-        teacher, first = self.generators((request.height, request.width, request.frames))
-        student = self._student_generator(side, teacher, first)
+        teacher, _ = self.generators((request.height, request.width, request.frames))
+        student = self._student_generator(side)
         encoders = {id(g.backbone if g.text_encoder is None else g.text_encoder): g for g in (teacher, student)}
         for gen in encoders.values():
             gen.encode_text([request.prompt, ""])  # encoded (and cached) up front: both sides' timings exclude it
@@ -288,8 +290,8 @@ class StudioRunner:
                                "spans one or more teacher steps")
         with self._run_lock:
             t_out, s_out = self._both(request, report, trajectory=True)
-            teacher, first = self.generators()
-            student = self._student_generator(self.student_for(m), teacher, first)
+            teacher, _ = self.generators()
+            student = self._student_generator(self.student_for(m))
             t_lat, indices, t_sigmas = key_latents(t_out.trajectory, t_out.sigmas, m)  # (m + 1, C, f, h, w)
             s_lat, _, s_sigmas = key_latents(s_out.trajectory, s_out.sigmas, m)  # all m + 1 of the student's
             return TrajectoryPanel(teacher.decode(t_lat), student.decode(s_lat), indices, t_sigmas, s_sigmas,
