@@ -6,6 +6,7 @@ I2V: frame-0 PSNR against the given first frame, and how often the motion is rig
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +42,24 @@ def eval_prompts(n: int, offset: int = 0, n_objects: int | None = 1, size: int =
     return out
 
 
+def shape_misreads(judged, spec) -> list[str]:
+    """For each object of the spec whose shape the judge read otherwise: "circle as square" ("as nothing" when its
+    colour was not found, "as unreadable" when no shape could be read)."""
+    found = {o.colour: o for o in judged.objects}
+    out = []
+    for o in spec.objects:
+        seen = found.get(o.colour)
+        read = "nothing" if seen is None else (seen.shape or "unreadable")
+        if read != o.shape:
+            out.append(f"{o.shape} as {read}")
+    return out
+
+
 def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, guidance: float | None = None,
-            batch_size: int = 20, desc: str = "eval") -> dict[str, float]:
-    """Generate every prompt and judge it; returns rates in [0, 1] and, for I2V, frame-0 PSNR in dB."""
-    reports, psnrs, seconds = [], [], 0.0
+            batch_size: int = 20, desc: str = "eval") -> dict:
+    """Generate every prompt and judge it; returns rates in [0, 1], for I2V frame-0 PSNR in dB, and how often each
+    shape was misread ("shape_misread": {"circle as square": count, ...})."""
+    reports, misreads, psnrs, seconds = [], [], [], 0.0
     for i in tqdm(range(0, len(prompts), batch_size), desc=desc):
         chunk = prompts[i : i + batch_size]
         images = np.stack([p.first_frame for p in chunk]) if task == "i2v" else None
@@ -52,7 +67,9 @@ def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, 
                         images=images)
         seconds += out.timings.total
         for p, clip in zip(chunk, out.frames):
-            reports.append(attribute_report(judge_clip(clip), p.spec))
+            judged = judge_clip(clip)
+            reports.append(attribute_report(judged, p.spec))
+            misreads += shape_misreads(judged, p.spec)
             if task == "i2v":
                 psnrs.append(psnr(clip[0], p.first_frame))
     rates = attribute_rates(reports, ATTRIBUTES, all_of=BAR_ATTRIBUTES)
@@ -61,6 +78,7 @@ def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, 
     figures["seconds_per_clip"] = seconds / len(prompts)
     figures["nfe"] = out.nfe
     figures["clips"] = len(prompts)
+    figures["shape_misread"] = dict(sorted(Counter(misreads).items(), key=lambda kv: (-kv[1], kv[0])))
     if task == "i2v":
         finite = np.minimum(np.array(psnrs), 100.0)
         figures["frame0_psnr_db"] = float(np.mean(finite))

@@ -12,7 +12,8 @@ Guidance is chosen on other seeds (--offset 200), never on the bar's own prompts
     python bench/teacher_quality.py --model teacher --steps 50 --tasks t2v --styles canonical --offset 200 --guidance 6
 
 Keys of the figures: "{task}-{style}@{steps}", e.g. "t2v-canonical@50"; --styles mix gives the world's own
-caption mix (the keys of the shipped v1 card, "t2v@50", were measured on it).
+caption mix (the keys of the shipped v1 card, "t2v@50", were measured on it). Each key also counts the shapes the
+judge misread ("shape_misread": {"circle as square": 9, ...}).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""bench/teacher_recipe.py --curve: a run's proxy.csv as markdown and as an SVG plot."""
+"""Bench scripts: teacher_recipe --curve, m_sweep, paper_tables sections, student_handoff."""
 
 import csv
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ["step", "wall_minutes", "cpu_minutes", "t2v_colour", "t2v_shape", "t2v_motion", "t2v_size", "t2v_all_three",
@@ -92,3 +94,29 @@ def test_the_m_sweep_section_replaces_its_old_self_and_outlives_a_paper_tables_r
     assert paper_tables.other_scripts_sections(twice) == f"{fewer}: sweep 2\n\nnew table\n\n{gpu}\ngpu"
     assert paper_tables.other_scripts_sections("").startswith(f"{gpu}\n\nNot measured yet")
     assert m_sweep.with_section("# no sections\n", f"{fewer}: s") == f"# no sections\n\n{fewer}: s\n\n"
+
+
+def test_student_handoff_replays_the_teacher_from_its_recorded_latents(tiny_synvid, tiny_model_dir, text_encoder,
+                                                                       monkeypatch):
+    """bench/student_handoff.py: the specs behind a Shapes SynVid are its prompts' own, and the teacher handed its
+    recorded latent at any stored point, stepped on over its own grid and CFG, lands on its recorded clip."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import student_handoff
+
+    from accvideo.distill.data import dataset_key_indices
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.shapes import caption
+    from accvideo.synvid.dataset import SynVidDataset
+
+    ds = SynVidDataset(tiny_synvid)
+    idx = [i for i, r in enumerate(ds.records) if r["task"] == "t2v"][:3]
+    specs = student_handoff.specs_of(ds, idx)
+    assert [caption(s, s.seed) for s in specs] == [ds.records[i]["prompt"] for i in idx]
+    gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
+    keys = dataset_key_indices(ds, ds.settings["teacher_steps"], "accvideo")  # every stored point
+    recorded = torch.stack([ds.raw(i)["latents"][-1] for i in idx])
+    for j in (0, 9, 19):
+        got = student_handoff.finish_from(gen, ds, idx, keys, j, ds.settings["guidance"])
+        assert torch.allclose(got.float(), recorded, atol=1e-4), (j, (got.float() - recorded).abs().max())
+    five = dataset_key_indices(ds, 5, "accvideo")
+    assert not torch.allclose(student_handoff.finish_from(gen, ds, idx, five, 0, 3.0).float(), recorded, atol=1e-4)

@@ -173,6 +173,36 @@ def test_ablation_modes_run(tiny_synvid, tiny_model_dir, tmp_path):
         assert (max(traj) == 0) == (name == "adv") and (max(disc) == 0) == (name == "traj")
 
 
+def test_traj_norm_first_weighs_each_interval_by_its_first_loss_and_resumes_bit_exact(tiny_synvid, tiny_model_dir,
+                                                                                      tmp_path):
+    from accvideo.distill.trainer import Distiller
+    from accvideo.training.state import load_checkpoint
+
+    plain = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "plain", iters=2, mode="traj"))
+    plain.run()
+    normed = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "normed", iters=2, mode="traj", traj_norm="first"))
+    normed.run()
+    rows = list(csv.DictReader(open(tmp_path / "normed" / "losses-rank0.csv")))
+    first = {int(r["k"]): float(r["traj"]) for r in rows[:5]}  # logged unweighted
+    assert plain.traj_weight(0, 5.0) == 1.0
+    for k, value in first.items():
+        assert normed.loss_ref[k] == pytest.approx(value, rel=1e-4)  # the CSV keeps 5 digits
+        assert normed.traj_weight(k, 5.0) == pytest.approx(1 / value, rel=1e-4)
+    assert len(set(first.values())) == 5  # the weights differ between intervals
+    plain_rows = list(csv.DictReader(open(tmp_path / "plain" / "losses-rank0.csv")))
+    assert plain_rows[0]["traj"] == rows[0]["traj"]  # same data and start; AdamW's first step ignores the scale
+    a = load_checkpoint(tmp_path / "plain" / "checkpoint-rank0.json")["student"]
+    b = load_checkpoint(tmp_path / "normed" / "checkpoint-rank0.json")["student"]
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # from the second step on, the intervals' scales matter
+
+    Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "r", iters=2, mode="traj", traj_norm="first",
+                  stop_at=1)).run()
+    Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "r", iters=2, mode="traj", traj_norm="first"),
+              resume=True).run()
+    c = load_checkpoint(tmp_path / "r" / "checkpoint-rank0.json")["student"]
+    assert all(torch.equal(b[k], c[k]) for k in b)
+
+
 def test_any_student_steps_from_one_keep_all_synvid(tiny_synvid, tiny_model_dir, tmp_path):
     """The step sweep: m = 3 and 1 from the 20-step keep-all SynVid; keys at j n / m steps, rounded half up."""
     from accvideo.distill.trainer import distill

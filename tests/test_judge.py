@@ -140,3 +140,15 @@ def test_psnr():
     assert psnr(ones, ones + 1) == pytest.approx(20 * math.log10(255))  # mse 1: 48.13 dB
     with pytest.raises(ValueError):
         psnr(clip, clip[:1])
+
+
+def test_shape_misreads_name_what_the_judge_read_instead():
+    from accvideo.quality import shape_misreads
+
+    spec = _one("circle", "red", "large", "right")
+    judged = judge_clip(render(spec))
+    assert shape_misreads(judged, spec) == []
+    asked_square = dataclasses.replace(spec, objects=(dataclasses.replace(spec.objects[0], shape="square"),))
+    assert shape_misreads(judged, asked_square) == ["square as circle"]
+    asked_blue = dataclasses.replace(spec, objects=(dataclasses.replace(spec.objects[0], colour="blue"),))
+    assert shape_misreads(judged, asked_blue) == ["circle as nothing"]

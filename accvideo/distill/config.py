@@ -21,6 +21,7 @@ class DistillConfig:
     disc_steps: int = 1  # head updates per inner step (paper: 1); the extra ones read other SynVid samples (real)
     #                      and the student's latents in Q_k (fake): a head needs hundreds of updates to separate them
     lambda_adv: float = 0.1  # weight of the adversarial loss (paper: 0.1)
+    traj_norm: Literal["none", "first"] = "none"  # "first" (ours): each key interval's Eq. 6 loss over its first value
     batch_size: int = 8  # SynVid samples per step and process
     grad_accum: int = 1  # micro-batches per optimiser step (paper: total batch 32)
     adv_loss: Literal["nonsaturating", "hinge"] = "nonsaturating"  # the GAN loss of Eq. 7 (paper: non-saturating)

@@ -1,0 +1,97 @@
+"""Where along its few steps a student loses the teacher's answer: hand it the teacher's own latent at a key sigma.
+
+For T2V samples of a Shapes SynVid (`accvideo synvid generate --shapes N --keep all`), the judge reads the teacher's
+recorded clip. Then the model under test starts from the teacher's recorded latent at each key sigma t'_k (k = m ..
+1; at t'_m = 1 that is the noise itself) and finishes with its own steps. "kept" is how often it gets colour, shape
+and motion right where the teacher did: it falls at the starts from which the model's remaining steps lose what
+the teacher drew. Run the teacher with --guidance (its plain Euler steps on the same key sigmas) for the reference.
+
+    python bench/student_handoff.py --synvid runs/synvid --model student --n 200
+    python bench/student_handoff.py --synvid runs/synvid --model teacher --steps 5 --guidance 6.5 --n 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+
+def specs_of(dataset, indices: list[int]) -> list:
+    """The Shapes specs behind SynVid samples drawn with --shapes (training seeds in order, as shapes_requests)."""
+    from accvideo.shapes import random_spec, split_seeds
+
+    source = dataset.settings.get("source", "")
+    if not source.startswith("shapes:"):
+        raise ValueError(f"{dataset.root} was not drawn from the Shapes world (source {source!r})")
+    seeds = split_seeds("train", len(dataset))
+    s = dataset.settings
+    return [random_spec(seeds[i], s["height"], s["width"], s["frames"]) for i in indices]
+
+
+def finish_from(gen, dataset, indices: list[int], keys: list[int], j: int, guidance: float) -> torch.Tensor:
+    """The model's final latents for samples `indices`, started from their recorded latent at stored point keys[j]
+    and stepped over the stored sigmas keys[j:] to 0."""
+    sigmas = dataset.sigmas[keys].double()
+    text = gen.encode_text([dataset.records[i]["prompt"] for i in indices])
+    uncond = gen.encode_text([""] * len(indices)) if guidance != 1.0 else text
+    start = torch.stack([dataset.raw(i)["latents"][keys[j]] for i in indices])
+    return gen.denoise(start, text, uncond, sigmas[j:], guidance).latent
+
+
+def handoff(gen, dataset, indices: list[int], m: int, guidance: float, batch_size: int = 25) -> list[dict]:
+    """Rows {start_sigma, right, kept, n_teacher_right}: the model from the teacher's latent at each of the m key
+    sigmas but the last, on to 0 over the key sigmas after it."""
+    from accvideo.distill.data import dataset_key_indices
+    from accvideo.shapes.judge import attribute_report, judge_clip
+
+    def right(latents: torch.Tensor, specs) -> np.ndarray:
+        reports = [attribute_report(judge_clip(c), s) for c, s in zip(gen.decode(latents), specs)]
+        return np.array([r["colour"] and r["shape"] and r["motion"] for r in reports])
+
+    keys = dataset_key_indices(dataset, m, "accvideo")  # positions of t'_m .. t'_0 in the stored trajectory
+    specs = specs_of(dataset, indices)
+    chunks = [slice(a, a + batch_size) for a in range(0, len(indices), batch_size)]
+    recorded = torch.stack([dataset.raw(i)["latents"][keys[-1]] for i in indices])
+    teacher = np.concatenate([right(recorded[c], specs[c]) for c in chunks])
+    rows = []
+    for j in range(m):
+        got = np.concatenate([right(finish_from(gen, dataset, indices[c], keys, j, guidance), specs[c])
+                              for c in chunks])
+        rows.append({"start_sigma": round(float(dataset.sigmas[keys[j]]), 4), "right": float(got.mean()),
+                     "kept": float(got[teacher].mean()) if teacher.any() else float("nan"),
+                     "n_teacher_right": int(teacher.sum())})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--synvid", required=True, help="a --keep all SynVid drawn with --shapes")
+    p.add_argument("--model", default="student")
+    p.add_argument("--steps", type=int, help="m, the key intervals (default: the model's own steps)")
+    p.add_argument("--guidance", type=float, default=1.0, help="CFG scale (1 for a student)")
+    p.add_argument("--n", type=int, default=200, help="the first n T2V samples")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", help="write the rows here")
+    args = p.parse_args()
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.synvid.dataset import SynVidDataset
+
+    torch.set_num_threads(args.threads)
+    dataset = SynVidDataset(args.synvid, verify=False)
+    indices = [i for i, r in enumerate(dataset.records) if r["task"] == "t2v"][: args.n]
+    gen = VideoGenerator.from_folder(args.model)
+    m = args.steps or len(gen.settings.sigma_grid()) - 1
+    rows = handoff(gen, dataset, indices, m, args.guidance)
+    print(f"teacher right on {rows[0]['n_teacher_right']} of {len(indices)}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"synvid": args.synvid, "model": args.model, "guidance": args.guidance, "rows": rows}, f,
+                      indent=2)
+
+
+if __name__ == "__main__":
+    main()
