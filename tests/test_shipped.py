@@ -74,6 +74,7 @@ def test_teacher_follows_its_prompt(text_encoder):
     print(figures)
     assert figures["background_right"] == 1.0 and figures["colour_right"] == 1.0 and figures["motion_right"] == 1.0
     assert figures["all_three_right"] >= 0.75  # these 8: 8 of 8 (the card: 89.5 % of 200 at 50 steps)
+    assert sum(figures["shape_misread"].values()) == round((1 - figures["shape_right"]) * 8)  # one object a prompt
     i2v = measure(gen, eval_prompts(4, style="canonical"), 20, "i2v", batch_size=4)
     print(i2v)
     assert i2v["motion_right"] == 1.0 and i2v["frame0_psnr_db"] > 25.0  # the I2V bar; these 4: 29.4 dB, 4 of 4
@@ -119,7 +120,7 @@ def test_student_follows_the_teacher_closer_than_its_starting_point(text_encoder
     ssim_student = np.mean([f["teacher_ssim"] for f in fidelity(out.frames)])
     ssim_start = np.mean([f["teacher_ssim"] for f in fidelity(start.frames)])
     print(f"teacher SSIM: student {ssim_student:.3f}, teacher at 5 steps without CFG {ssim_start:.3f}")
-    assert ssim_student > ssim_start + 0.02  # these 6 prompts: 0.896 against 0.858
+    assert ssim_student > ssim_start + 0.02  # these 6 prompts: 0.911 against 0.858 (session 8 student: 0.896)
 
 
 FEW_STEP = [m for m in (3, 2, 1) if (ASSETS / f"student-m{m}" / "accvideo.json").exists()]
