@@ -13,7 +13,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from accvideo.shapes import caption, random_spec, render, split_seeds
-from accvideo.shapes.judge import BAR_ATTRIBUTES, attribute_rates, attribute_report, judge_clip, psnr
+from accvideo.shapes.judge import (BAR_ATTRIBUTES, attribute_rates, attribute_report, judge_clip, psnr,
+                                   shape_misreads)
 from accvideo.shapes.spec import BASE_SIZE
 
 ATTRIBUTES = ("colour", "shape", "motion", "size", "background")  # what measure() reports
@@ -39,19 +40,6 @@ def eval_prompts(n: int, offset: int = 0, n_objects: int | None = 1, size: int =
     for seed in split_seeds("eval", n, offset):
         spec = random_spec(seed, height=size, width=size, n_objects=n_objects)
         out.append(EvalPrompt(seed, spec, caption(spec, seed, style), render(spec)[0]))
-    return out
-
-
-def shape_misreads(judged, spec) -> list[str]:
-    """For each object of the spec whose shape the judge read otherwise: "circle as square" ("as nothing" when its
-    colour was not found, "as unreadable" when no shape could be read)."""
-    found = {o.colour: o for o in judged.objects}
-    out = []
-    for o in spec.objects:
-        seen = found.get(o.colour)
-        read = "nothing" if seen is None else (seen.shape or "unreadable")
-        if read != o.shape:
-            out.append(f"{o.shape} as {read}")
     return out
 
 

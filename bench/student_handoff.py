@@ -31,36 +31,41 @@ def specs_of(dataset, indices: list[int]) -> list:
     return [random_spec(seeds[i], s["height"], s["width"], s["frames"]) for i in indices]
 
 
-def finish_from(gen, dataset, indices: list[int], keys: list[int], j: int, guidance: float) -> torch.Tensor:
-    """The model's final latents for samples `indices`, started from their recorded latent at stored point keys[j]
-    and stepped over the stored sigmas keys[j:] to 0."""
-    sigmas = dataset.sigmas[keys].double()
-    text = gen.encode_text([dataset.records[i]["prompt"] for i in indices])
-    uncond = gen.encode_text([""] * len(indices)) if guidance != 1.0 else text
-    start = torch.stack([dataset.raw(i)["latents"][keys[j]] for i in indices])
-    return gen.denoise(start, text, uncond, sigmas[j:], guidance).latent
+def key_points(dataset, indices: list[int], m: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The m + 1 key sigmas t'_m .. t'_0 (float64), each sample's recorded latents at them (N, m + 1, C, f, h, w),
+    read once, and the samples' prompts."""
+    from accvideo.distill.data import dataset_key_indices
+
+    keys = dataset_key_indices(dataset, m, "accvideo")  # positions of t'_m .. t'_0 in the stored trajectory
+    latents = torch.stack([dataset.raw(i)["latents"][keys] for i in indices])
+    return dataset.sigmas[keys].double(), latents, [dataset.records[i]["prompt"] for i in indices]
+
+
+def finish_from(gen, start: torch.Tensor, prompts: list[str], sigmas: torch.Tensor, guidance: float) -> torch.Tensor:
+    """The model's final latents from `start` (B, C, f, h, w) at sigmas[0], stepped over sigmas to 0."""
+    text = gen.encode_text(prompts)
+    uncond = gen.encode_text([""] * len(prompts)) if guidance != 1.0 else text
+    return gen.denoise(start, text, uncond, sigmas, guidance).latent
 
 
 def handoff(gen, dataset, indices: list[int], m: int, guidance: float, batch_size: int = 25) -> list[dict]:
     """Rows {start_sigma, right, kept, n_teacher_right}: the model from the teacher's latent at each of the m key
     sigmas but the last, on to 0 over the key sigmas after it."""
-    from accvideo.distill.data import dataset_key_indices
-    from accvideo.shapes.judge import attribute_report, judge_clip
+    from accvideo.shapes.judge import BAR_ATTRIBUTES, attribute_report, judge_clip
 
     def right(latents: torch.Tensor, specs) -> np.ndarray:
         reports = [attribute_report(judge_clip(c), s) for c, s in zip(gen.decode(latents), specs)]
-        return np.array([r["colour"] and r["shape"] and r["motion"] for r in reports])
+        return np.array([all(r[a] for a in BAR_ATTRIBUTES) for r in reports])
 
-    keys = dataset_key_indices(dataset, m, "accvideo")  # positions of t'_m .. t'_0 in the stored trajectory
+    sigmas, latents, prompts = key_points(dataset, indices, m)
     specs = specs_of(dataset, indices)
     chunks = [slice(a, a + batch_size) for a in range(0, len(indices), batch_size)]
-    recorded = torch.stack([dataset.raw(i)["latents"][keys[-1]] for i in indices])
-    teacher = np.concatenate([right(recorded[c], specs[c]) for c in chunks])
+    teacher = np.concatenate([right(latents[c, -1], specs[c]) for c in chunks])
     rows = []
     for j in range(m):
-        got = np.concatenate([right(finish_from(gen, dataset, indices[c], keys, j, guidance), specs[c])
+        got = np.concatenate([right(finish_from(gen, latents[c, j], prompts[c], sigmas[j:], guidance), specs[c])
                               for c in chunks])
-        rows.append({"start_sigma": round(float(dataset.sigmas[keys[j]]), 4), "right": float(got.mean()),
+        rows.append({"start_sigma": round(float(sigmas[j]), 4), "right": float(got.mean()),
                      "kept": float(got[teacher].mean()) if teacher.any() else float("nan"),
                      "n_teacher_right": int(teacher.sum())})
         print(json.dumps(rows[-1]), flush=True)

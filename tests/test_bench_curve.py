@@ -103,7 +103,6 @@ def test_student_handoff_replays_the_teacher_from_its_recorded_latents(tiny_synv
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import student_handoff
 
-    from accvideo.distill.data import dataset_key_indices
     from accvideo.pipeline import VideoGenerator
     from accvideo.shapes import caption
     from accvideo.synvid.dataset import SynVidDataset
@@ -113,10 +112,11 @@ def test_student_handoff_replays_the_teacher_from_its_recorded_latents(tiny_synv
     specs = student_handoff.specs_of(ds, idx)
     assert [caption(s, s.seed) for s in specs] == [ds.records[i]["prompt"] for i in idx]
     gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
-    keys = dataset_key_indices(ds, ds.settings["teacher_steps"], "accvideo")  # every stored point
+    sigmas, latents, prompts = student_handoff.key_points(ds, idx, ds.settings["teacher_steps"])  # every stored point
     recorded = torch.stack([ds.raw(i)["latents"][-1] for i in idx])
     for j in (0, 9, 19):
-        got = student_handoff.finish_from(gen, ds, idx, keys, j, ds.settings["guidance"])
+        got = student_handoff.finish_from(gen, latents[:, j], prompts, sigmas[j:], ds.settings["guidance"])
         assert torch.allclose(got.float(), recorded, atol=1e-4), (j, (got.float() - recorded).abs().max())
-    five = dataset_key_indices(ds, 5, "accvideo")
-    assert not torch.allclose(student_handoff.finish_from(gen, ds, idx, five, 0, 3.0).float(), recorded, atol=1e-4)
+    sigmas, latents, prompts = student_handoff.key_points(ds, idx, 5)
+    assert not torch.allclose(student_handoff.finish_from(gen, latents[:, 0], prompts, sigmas, 3.0).float(), recorded,
+                              atol=1e-4)

@@ -190,7 +190,7 @@ def test_traj_norm_first_weighs_each_interval_by_its_first_loss_and_resumes_bit_
         assert normed.traj_weight(k, 5.0) == pytest.approx(1 / value, rel=1e-4)
     assert len(set(first.values())) == 5  # the weights differ between intervals
     plain_rows = list(csv.DictReader(open(tmp_path / "plain" / "losses-rank0.csv")))
-    assert plain_rows[0]["traj"] == rows[0]["traj"]  # same data and start; AdamW's first step ignores the scale
+    assert plain_rows[0]["traj"] == rows[0]["traj"]  # same data and start (logged before any update)
     a = load_checkpoint(tmp_path / "plain" / "checkpoint-rank0.json")["student"]
     b = load_checkpoint(tmp_path / "normed" / "checkpoint-rank0.json")["student"]
     assert any(not torch.equal(a[k], b[k]) for k in a)  # from the second step on, the intervals' scales matter

@@ -143,7 +143,7 @@ def test_psnr():
 
 
 def test_shape_misreads_name_what_the_judge_read_instead():
-    from accvideo.quality import shape_misreads
+    from accvideo.shapes.judge import shape_misreads
 
     spec = _one("circle", "red", "large", "right")
     judged = judge_clip(render(spec))

@@ -153,8 +153,8 @@ class Distiller:
         loss = torch.zeros((), device=dev)
         if cfg.uses_traj:  # lines 9-10, Eq. 6
             l_traj = trajectory_loss(v[:b], l_k, l_k1, torch.tensor([t_k]), torch.tensor([t_k1])).mean()
-            loss = loss + l_traj * self.traj_weight(k, l_traj.item())
             logs["traj"] = l_traj.item()
+            loss = loss + l_traj * self.traj_weight(k, logs["traj"])
         disc_inputs = None
         if cfg.uses_adv:
             l_gen = euler_step(g_lat, v[b:], t_k1, t_k)  # line 16, Eq. 5: one student step, gradient kept

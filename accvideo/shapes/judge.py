@@ -242,10 +242,15 @@ def attribute_rates(reports: list[dict[str, bool]], attributes: tuple[str, ...] 
     return rates
 
 
+def matched_objects(judged: JudgedClip, spec: ClipSpec) -> list[JudgedObject | None]:
+    """For each object of the spec, the judged object of its colour (None where that colour was not found)."""
+    found = {o.colour: o for o in judged.objects}
+    return [found.get(o.colour) for o in spec.objects]
+
+
 def attribute_report(judged: JudgedClip, spec: ClipSpec) -> dict[str, bool]:
     """Per attribute, whether the judge read it as the spec says: colour, shape, motion, size, background, count."""
-    found = {o.colour: o for o in judged.objects}
-    matched = [found.get(o.colour) for o in spec.objects]
+    matched = matched_objects(judged, spec)
     report = {"colour": all(m is not None for m in matched)}
     for attr in ("shape", "motion", "size"):
         report[attr] = all(
@@ -255,6 +260,13 @@ def attribute_report(judged: JudgedClip, spec: ClipSpec) -> dict[str, bool]:
     report["background"] = judged.background == spec.background
     report["count"] = len(judged.objects) == len(spec.objects)
     return report
+
+
+def shape_misreads(judged: JudgedClip, spec: ClipSpec) -> list[str]:
+    """For each object of the spec whose shape the judge read otherwise: "circle as square" ("as nothing" when its
+    colour was not found, "as unreadable" when no shape could be read)."""
+    reads = ["nothing" if m is None else (m.shape or "unreadable") for m in matched_objects(judged, spec)]
+    return [f"{o.shape} as {read}" for o, read in zip(spec.objects, reads) if read != o.shape]
 
 
 def attributes_match(
