@@ -5,8 +5,8 @@
     python bench/paper_tables.py --main-only --prompts 50 --work runs/paper_main   # Tables 1 and 2 only
 
 1. Ablation students (Tables 3 and 4) are distilled with `accvideo distill`, all at the same budget
-   (--iters outer iterations, batch 8, one process), from the same SynVid folder (recorded with
-   `--keep all`, so that the uniform schedule can be cut from it). A finished run is reused; an
+   (--iters outer iterations and the shipped student's other flags, --recipe), from the same SynVid folder
+   (recorded with `--keep all`, so that the uniform schedule can be cut from it). A finished run is reused; an
    interrupted one resumes.
 2. One `accvideo eval` run scores teacher@50, teacher@5, the shipped student@5 and every ablation student
    @5 on the same eval prompts and noise (T2V and I2V); a second one at 128x128 gives the resolution
@@ -26,6 +26,7 @@ import csv
 import datetime
 import json
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,9 @@ GPU_SECTION = "## GPU speed"  # sections bench/gpu_speed.py appends; kept when t
 FEWER_STEPS = "## Fewer steps than the paper"  # the section bench/m_sweep.py writes (before the GPU one); kept too
 ABLATIONS = "## Table 3: ablations"  # where the ablation sections start (kept as they are by --main-only)
 
+# The shipped student's `accvideo distill` flags beside --iters/--lr/--lr-heads (assets/student/README.md); every
+# ablation student gets them, so that "full" is the shipped recipe and each variant differs from it in one thing
+SHIPPED_RECIPE = "--batch-size 8 --ema 0 --traj-norm first --checkpoint-every 25"
 # Table 3 and 4 variants: name -> (description, `accvideo distill` flags)
 VARIANTS = {
     "full": ("full: trajectory + adversarial, timestep-aware heads, SynVid", []),
@@ -64,7 +68,7 @@ def train_variant(name: str, flags: list[str], args: argparse.Namespace) -> Path
     data = args.real_data if name == "real-data" else args.synvid
     cmd = [sys.executable, "-m", "accvideo", "distill", "--data", data, "--teacher", args.teacher, "--out", str(out),
            "--iters", str(args.iters), "--lr", str(args.lr), "--lr-heads", str(args.lr_heads),
-           "--threads", str(args.threads), *flags]
+           "--threads", str(args.threads), *shlex.split(args.recipe), *flags]
     if (out / "checkpoint-rank0.json").is_file():
         cmd.append("--resume")
     print(" ".join(cmd), flush=True)
@@ -267,8 +271,8 @@ def ablation_sections(results: dict, finals: dict[str, Path], args: argparse.Nam
     """Tables 3 and 4 and the discriminator check, from the ablation students' eval results."""
     sections = []
     ablation = [(VARIANTS[name][0], f"{final}@5") for name, final in finals.items()]
-    sections += [f"{ABLATIONS} (each student: {args.iters} iterations x 5 key intervals, batch 8, "
-                 f"lr {args.lr}, head lr {args.lr_heads}, one CPU process)", ""]
+    sections += [f"{ABLATIONS} (each student: {args.iters} iterations x 5 key intervals, lr {args.lr}, "
+                 f"head lr {args.lr_heads}, `{args.recipe}`, one CPU process)", ""]
     for task in ("t2v", "i2v"):
         sections += [f"{task.upper()}:", "", metrics_table(results, [r for r in ablation if "uniform" not in r[0]],
                                                            task), ""]
@@ -298,6 +302,8 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=60, help="distillation budget of every ablation student")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lr-heads", type=float, default=5e-4)
+    p.add_argument("--recipe", default=SHIPPED_RECIPE,
+                   help="further `accvideo distill` flags every ablation student gets (default: the shipped student's)")
     p.add_argument("--prompts", type=int, default=50)
     p.add_argument("--extrapolation-prompts", type=int, default=24)
     p.add_argument("--speed-clips", type=int, default=4)

@@ -79,6 +79,35 @@ def test_main_only_keeps_the_ablations_under_the_run_that_measured_them_also_whe
     assert paper_tables.kept_ablations(main_only)[:3] == first[:3]  # still day 1's run, not day 2's
 
 
+def test_every_ablation_student_gets_the_shipped_recipe_and_one_change(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import argparse
+    import json
+
+    import paper_tables
+
+    ran = []
+    monkeypatch.setattr(paper_tables.subprocess, "run", lambda cmd, check: ran.append(cmd))
+    args = argparse.Namespace(work=str(tmp_path), synvid="sv", real_data="rd", teacher="teacher", iters=300,
+                              lr=2e-4, lr_heads=5e-4, threads=1, recipe=paper_tables.SHIPPED_RECIPE)
+    for name, (_, flags) in paper_tables.VARIANTS.items():
+        paper_tables.train_variant(name, flags, args)
+    shipped = json.loads((ROOT / "assets/student/training.json").read_text())["config"]
+    for cmd, (name, (_, flags)) in zip(ran, paper_tables.VARIANTS.items()):
+        assert cmd[cmd.index("--data") + 1] == ("rd" if name == "real-data" else "sv")
+        common = cmd[cmd.index("--threads") + 2:len(cmd) - len(flags)]
+        assert common == ["--batch-size", "8", "--ema", "0", "--traj-norm", "first", "--checkpoint-every", "25"]
+        assert cmd[len(cmd) - len(flags):] == flags
+    recipe = dict(zip(common[::2], common[1::2]))  # the shipped student was distilled with these
+    assert (int(recipe["--batch-size"]), float(recipe["--ema"]), recipe["--traj-norm"],
+            int(recipe["--checkpoint-every"])) == (shipped["batch_size"], shipped["ema"], shipped["traj_norm"],
+                                                   shipped["checkpoint_every"])
+    (tmp_path / "traj" / "final").mkdir(parents=True)
+    (tmp_path / "traj" / "final" / "accvideo.json").write_text("{}")
+    assert paper_tables.train_variant("traj", ["--no-adv"], args) == tmp_path / "traj" / "final"
+    assert len(ran) == len(paper_tables.VARIANTS)  # a finished run is reused, not trained again
+
+
 def test_the_m_sweep_section_replaces_its_old_self_and_outlives_a_paper_tables_rewrite(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import m_sweep
@@ -120,3 +149,24 @@ def test_student_handoff_replays_the_teacher_from_its_recorded_latents(tiny_synv
     sigmas, latents, prompts = student_handoff.key_points(ds, idx, 5)
     assert not torch.allclose(student_handoff.finish_from(gen, latents[:, 0], prompts, sigmas, 3.0).float(), recorded,
                               atol=1e-4)
+
+
+def test_distill_curve_resumes_in_stretches_and_draws_each_run(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import distill_curve
+
+    run = tmp_path / "full"
+    run.mkdir()
+    first = distill_curve.stretch_command(run, 50, 300, 1, ["--data", "sv", "--no-adv"])
+    assert first[first.index("--stop-at") + 1] == "50" and "--resume" not in first
+    assert first[-2:] == ["--stop-at", "50"] and ["--data", "sv", "--no-adv"] == first[-5:-2]
+    (run / "checkpoint-rank0.json").write_text("{}")
+    last = distill_curve.stretch_command(run, 300, 300, 1, ["--data", "sv"])
+    assert "--stop-at" not in last and last[-1] == "--resume"  # the last stretch exports the final student
+    with (run / "curve.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([distill_curve.FIELDS, (50, 0.5, 0.5, 0.9, 30.0), (100, 0.75, 0.75, 0.95, 31.0)])
+    svg = ET.fromstring(distill_curve.curve_svg([run]))
+    lines = [el for el in svg.iter() if el.tag.endswith("polyline")]
+    assert len(lines) == 2 and [el.get("stroke-dasharray") for el in lines] == [None, "6 4"]  # T2V solid, I2V dashed
+    ys = [float(pt.split(",")[1]) for pt in lines[0].get("points").split()]
+    assert ys[1] < ys[0]  # 75 % is drawn above 50 %

@@ -222,3 +222,39 @@ def test_resume_on_other_data_warns_and_export_checkpoint_needs_no_data(tiny_tea
     model = HunyuanVideoTransformer3DModel.from_pretrained(run / "checkpoint-teacher")
     assert all(torch.equal(v, exported[k]) for k, v in model.state_dict().items())
     assert json.loads((run / "checkpoint-teacher" / "training.json").read_text())["step"] == 3
+
+
+def test_average_weights_is_the_mean_and_refuses_foreign_folders(tmp_path):
+    from safetensors.torch import load_file
+
+    from accvideo.backbones.registry import ModelFolder
+    from accvideo.commands import main
+    from accvideo.models.teacher import build_transformer
+    from accvideo.pipeline import SamplingSettings
+    from accvideo.training.soup import average_weights
+    from tests.conftest import make_tiny_model
+
+    a = make_tiny_model(tmp_path / "a", "test-hy")
+    b = tmp_path / "b" / "model"
+    torch.manual_seed(1)
+    build_transformer("test-hy").save_pretrained(b)
+    SamplingSettings(kind="teacher", steps=4, guidance=3.0, vae="../../a/vae").save(b)
+    out = average_weights([a, b], tmp_path / "soup" / "model")
+    wa, wb, wm = (load_file(f / "diffusion_pytorch_model.safetensors") for f in (a, b, out))
+    key = "proj_out.weight"
+    assert not torch.equal(wa[key], wb[key])
+    assert torch.allclose(wm[key], (wa[key] + wb[key]) / 2, atol=1e-7)
+    assert set(wm) == set(wa) and all(wm[k].dtype == wa[k].dtype for k in wm)
+    settings = SamplingSettings.load(out)
+    assert settings.guidance == 3.0 and (out / settings.vae).resolve() == (a.parent / "vae").resolve()
+    info = json.loads((out / "training.json").read_text())
+    assert [s["folder"] for s in info["average_of"]] == [str(a), str(b)]
+    backbone = ModelFolder.open(out).load()  # a model folder the pipeline opens
+    assert torch.equal(backbone.transformer.state_dict()[key], wm[key])
+    wan = make_tiny_model(tmp_path / "wan", "test")
+    with pytest.raises(ValueError, match="different architecture"):
+        average_weights([a, wan], tmp_path / "x")
+    with pytest.raises(ValueError, match="not empty"):
+        average_weights([a, b], out)
+    assert main(["average-weights", str(a), "--out", str(tmp_path / "y")]) == 2  # one folder is bad input
+    assert not (tmp_path / "y").exists()

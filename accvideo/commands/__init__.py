@@ -1,7 +1,7 @@
 """The `accvideo` command line, the top floor: thin commands that parse flags into the stages' configs and call them.
 
-generate, train-vae, train-teacher, synvid, distill, eval, studio. Bad input ends with a one-line error on
-stderr and exit code 2, before any model loads and without leaving a partial output file. Nothing below
+generate, train-vae, train-teacher, average-weights, synvid, distill, eval, studio. Bad input ends with a one-line
+error on stderr and exit code 2, before any model loads and without leaving a partial output file. Nothing below
 this package imports it.
 """
 

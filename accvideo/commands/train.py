@@ -46,8 +46,19 @@ def run_teacher(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_average(args: argparse.Namespace) -> int:
+    """Average the weights of model folders of one architecture into a new folder."""
+    from accvideo.training.soup import average_weights
+
+    try:
+        print(average_weights(args.models, args.out))
+    except ValueError as err:  # fewer than two folders, a foreign folder, other architectures, a used --out
+        raise BadInput(str(err)) from err
+    return 0
+
+
 def add_parser(sub) -> None:
-    """Register `train-vae` and `train-teacher`."""
+    """Register `train-vae`, `train-teacher` and `average-weights`."""
     from accvideo.training.teacher import TeacherTrainConfig
     from accvideo.training.vae import VAETrainConfig
 
@@ -63,3 +74,8 @@ def add_parser(sub) -> None:
     t.add_argument("--export-checkpoint", action="store_true",
                    help="export the EMA of OUT's latest checkpoint to OUT/checkpoint-teacher (no training, no data)")
     t.set_defaults(func=run_teacher)
+
+    a = sub.add_parser("average-weights", help="average the weights of teacher folders from one run (a model soup)")
+    a.add_argument("models", nargs="+", help="model folders of one architecture (diffusers config and weights)")
+    a.add_argument("--out", required=True, help="a new folder for the averaged model")
+    a.set_defaults(func=run_average)
