@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from svg_plot import Series, line_plot_svg  # bench/svg_plot.py, beside this
+from svg_plot import COLOURS, Series, line_plot_svg  # bench/svg_plot.py, beside this
 
 FIELDS = ("iteration", "t2v_all_three", "t2v_shape", "i2v_all_three", "i2v_frame0_psnr_db")
 
@@ -88,7 +88,7 @@ def curve_svg(runs: list[Path]) -> str:
         xs = [float(r["iteration"]) for r in rows]
         for key, task, dashed in (("t2v_all_three", "T2V", False), ("i2v_all_three", "I2V", True)):
             series.append(Series(f"{run.name} {task}", xs, [float(r[key]) for r in rows],
-                                 colour=("#d62728", "#1f77b4", "#2ca02c", "#9467bd")[i % 4], dashed=dashed,
+                                 colour=COLOURS[i % len(COLOURS)], dashed=dashed,
                                  markers=True))
     last = max(max(s.xs) for s in series)
     return line_plot_svg(series, "distillation iteration", [0, last / 2, last], "all three right")

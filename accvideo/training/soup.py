@@ -12,16 +12,16 @@ import json
 import shutil
 from pathlib import Path
 
-WEIGHTS = "diffusion_pytorch_model.safetensors"
-CONFIG = "config.json"
+from diffusers.utils.constants import CONFIG_NAME as CONFIG
+from diffusers.utils.constants import SAFETENSORS_WEIGHTS_NAME as WEIGHTS
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _check_sources(folders: list[Path]) -> dict:
-    """The common diffusers config of the folders; a missing file or a differing config is a ValueError."""
+def _check_sources(folders: list[Path]) -> None:
+    """ValueError unless there are two or more diffusers transformer folders with one config."""
     if len(folders) < 2:
         raise ValueError(f"averaging needs at least two model folders, got {len(folders)}")
     config = None
@@ -35,7 +35,6 @@ def _check_sources(folders: list[Path]) -> dict:
         elif this != config:
             differ = sorted(k for k in set(this) | set(config) if this.get(k) != config.get(k))
             raise ValueError(f"{folder} is a different architecture from {folders[0]} ({', '.join(differ)})")
-    return config
 
 
 def average_weights(folders: list[str | Path], out: str | Path) -> Path:
