@@ -153,13 +153,18 @@ def budget_note(results: dict, finals: dict[str, Path]) -> str:
     students = {name: psnr(f"{final}@5") for name, final in finals.items()}
     below = [name for name, value in students.items() if value < psnr("teacher@5")]
     listed = ", ".join(f"{name} {value:.2f} dB" for name, value in students.items())
-    return (f"Budget check (T2V PSNR against teacher@50): ablation students {listed}; teacher@5 "
-            f"{psnr('teacher@5'):.2f} dB; the shipped student {psnr('student@5'):.2f} dB. "
-            f"{len(below)} of {len(students)} ablation students sit below the plain 5-step teacher, so at this "
-            "budget their differences say more about how far each got in its first iterations than about the "
-            "method." if below else
-            f"Budget check (T2V PSNR against teacher@50): ablation students {listed}; all above teacher@5 "
-            f"({psnr('teacher@5'):.2f} dB).")
+    shipped = psnr("student@5")
+    head = (f"Budget check (T2V PSNR against teacher@50): ablation students {listed}; teacher@5 "
+            f"{psnr('teacher@5'):.2f} dB; the shipped student {shipped:.2f} dB.")
+    if not below:
+        return f"{head} All ablation students are above teacher@5."
+    if shipped < psnr("teacher@5"):
+        return (f"{head} {len(below)} of {len(students)} ablation students sit below the plain 5-step teacher on this "
+                "metric, and so does the shipped student: a student without CFG stays further from teacher@50's "
+                "clips than teacher@5 with CFG does, so this column compares the students with each other only.")
+    return (f"{head} {len(below)} of {len(students)} ablation students sit below the plain 5-step teacher, and the "
+            "shipped student above it, so at this budget their differences say more about how far each got in its "
+            "first iterations than about the method.")
 
 
 def discriminator_section(finals: dict[str, Path]) -> str:
@@ -181,6 +186,29 @@ def discriminator_section(finals: dict[str, Path]) -> str:
 
         gap = mean("logit_real", rows[-q:]) - mean("logit_fake", rows[-q:])
         lines.append(f"| {name} | {mean('disc', rows[:q]):.4f} | {mean('disc', rows[-q:]):.4f} | {gap:.4f} |")
+    return "\n".join(lines)
+
+
+def curve_section(finals: dict[str, Path], svg: Path) -> str:
+    """The learning curves of the full method and of trajectory-only (bench/distill_curve.py's curve.csv in each run
+    folder, when both runs were trained through it): a table and a plot written to `svg`; empty when one is missing."""
+    from distill_curve import curve_svg, done_rows  # bench/distill_curve.py, beside this
+
+    runs = [finals[name].parent for name in ("full", "traj")]
+    curves = [{int(r["iteration"]): r for r in done_rows(run / "curve.csv")} for run in runs]
+    if not all(curves):
+        return ""
+    svg.write_text(curve_svg(runs))
+    its = sorted(set(curves[0]) & set(curves[1]))
+    lines = ["## Learning curves: full method against trajectory loss only", "",
+             f"![all three right against iteration]({svg.name})", "",
+             "`bench/distill_curve.py`: after every stretch the student of the run's latest checkpoint, judged on the "
+             "first 100 canonical eval prompts (5 steps; T2V, and I2V from the rendered first frame). The two runs "
+             "share every flag but `--no-adv`, their seed and their batches.", "",
+             "| iteration | " + " | ".join(str(i) for i in its) + " |", "|---" * (len(its) + 1) + "|"]
+    for (name, run), curve in zip(zip(("full", "traj"), runs), curves):
+        for key, label in (("t2v_all_three", "T2V all three"), ("i2v_all_three", "I2V all three")):
+            lines.append(f"| {name}, {label} | " + " | ".join(f"{float(curve[i][key]):.0%}" for i in its) + " |")
     return "\n".join(lines)
 
 
@@ -236,6 +264,19 @@ def speed_section(threads: int, clips: int) -> str:
 
 
 KEPT = "The sections from Table 3 on are kept from an earlier run"  # --main-only's provenance line
+SPEED = "## Table 2:"  # the speed section's header (kept as it is with --keep-speed)
+KEPT_SPEED = ("Kept from the file's previous run (`--keep-speed`: the same teacher and student weights, timed on an "
+              "idle machine; not timed again).")
+
+
+def kept_speed(old: str) -> str:
+    """--keep-speed: the old file's Table 2 section, up to the next section, under a line saying it was kept."""
+    start = old.index(SPEED)
+    end = old.find("\n## ", start + len(SPEED))
+    header, _, body = old[start:end if end >= 0 else len(old)].rstrip().partition("\n")
+    if KEPT_SPEED in body:  # kept once already: as it is
+        return f"{header}\n{body.rstrip()}"
+    return "\n".join([header, "", KEPT_SPEED, body.rstrip()])
 
 
 def kept_ablations(old: str) -> list[str]:
@@ -267,6 +308,22 @@ def other_scripts_sections(old: str) -> str:
     return fewer + gpu
 
 
+ORDERINGS = {  # variant -> the paper's claim that the full method beats it
+    "traj": "Adding the adversarial loss helps (Table 3)",
+    "real-data": "SynVid beats real data + forward diffusion",
+    "single-head": "Timestep-aware heads beat a single head",
+    "uniform": "The AccVideo key timesteps beat a uniform grid",
+}
+
+
+def ordering(results: dict, finals: dict[str, Path], name: str) -> str:
+    """The verdict on the paper's claim against variant `name`, or a line saying it was not measured this run."""
+    if name not in finals:
+        return (f"- **{ORDERINGS[name]}**: not measured in this run (its student was not trained: "
+                f"`--variants` left out {name}).")
+    return verdict(results, f"{finals['full']}@5", f"{finals[name]}@5", ORDERINGS[name], ("full@5", f"{name}@5"))
+
+
 def ablation_sections(results: dict, finals: dict[str, Path], args: argparse.Namespace) -> list[str]:
     """Tables 3 and 4 and the discriminator check, from the ablation students' eval results."""
     sections = []
@@ -276,22 +333,16 @@ def ablation_sections(results: dict, finals: dict[str, Path], args: argparse.Nam
     for task in ("t2v", "i2v"):
         sections += [f"{task.upper()}:", "", metrics_table(results, [r for r in ablation if "uniform" not in r[0]],
                                                            task), ""]
-    full = f"{finals['full']}@5"
     sections += [budget_note(results, finals), ""]
-    sections += [verdict(results, full, f"{finals['traj']}@5", "Adding the adversarial loss helps (Table 3)",
-                         ("full@5", "traj@5")),
-                 verdict(results, full, f"{finals['real-data']}@5", "SynVid beats real data + forward diffusion",
-                         ("full@5", "real-data@5")),
-                 verdict(results, full, f"{finals['single-head']}@5", "Timestep-aware heads beat a single head",
-                         ("full@5", "single-head@5")), "",
-                 "## Table 4: key timesteps against a uniform grid (same budget)", ""]
+    sections += [ordering(results, finals, name) for name in ("traj", "real-data", "single-head")]
+    sections += ["", "## Table 4: key timesteps against a uniform grid (same budget)", ""]
     for task in ("t2v", "i2v"):
         sections += [f"{task.upper()}:", "", metrics_table(
             results, [r for r in ablation if r[0].startswith(("full", "uniform"))], task), ""]
-    sections += [verdict(results, full, f"{finals['uniform']}@5", "The AccVideo key timesteps beat a uniform grid",
-                         ("full@5", "uniform@5")), ""]
+    sections += [ordering(results, finals, "uniform"), ""]
     sections += [discriminator_section(finals), ""]
-    return sections
+    curves = curve_section(finals, RESULTS.with_name("distill_curve.svg"))
+    return sections + ([curves, ""] if curves else [])
 
 
 def main() -> None:
@@ -311,6 +362,11 @@ def main() -> None:
     p.add_argument("--toy", choices=("fast", "paper", "skip"), default="fast")
     p.add_argument("--work", default="runs/paper")
     p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help="the ablation students to train and judge (full and any others; default: all)")
+    p.add_argument("--keep-speed", action="store_true",
+                   help="keep the file's Table 2 as it is (timed earlier with the same teacher and student, on an "
+                        "idle machine) instead of timing again, e.g. while another run shares the CPU")
     p.add_argument("--main-only", action="store_true",
                    help="Tables 1 and 2 only (no ablation students); the file's sections from Table 3 on are kept, "
                         "under a line that says where they were measured")
@@ -318,12 +374,19 @@ def main() -> None:
     work = Path(args.work)
     out = Path(args.out)
     old = out.read_text() if out.is_file() else ""
-    if not args.main_only and not (args.synvid and args.real_data):
-        p.error("the ablation students need --synvid and --real-data (or --main-only for Tables 1 and 2)")
+    if not args.main_only and not args.synvid:
+        p.error("the ablation students need --synvid (or --main-only for Tables 1 and 2)")
+    if args.keep_speed and SPEED not in old:
+        p.error(f"--keep-speed keeps the Table 2 of {out}, which has none")
     if args.main_only and ABLATIONS not in old:
         p.error(f"--main-only keeps the ablation sections of {out}, which has none: run without it first")
-    finals = {} if args.main_only else {name: train_variant(name, flags, args)
-                                        for name, (_, flags) in VARIANTS.items()}
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or "full" not in variants:
+        p.error(f"--variants takes full and any of {', '.join(list(VARIANTS)[1:])}; got {args.variants}")
+    if "real-data" in variants and not args.real_data and not args.main_only:
+        p.error("the real-data variant needs --real-data (a teacher-data file)")
+    finals = {} if args.main_only else {name: train_variant(name, VARIANTS[name][1], args) for name in variants}
     specs = {"teacher@50": "teacher@50", "teacher@5": "teacher@5", "student@5 (shipped)": "student@5",
              **{f"{name} @5": f"{final}@5" for name, final in finals.items()}}
     results = run_eval(list(specs.values()), args.prompts, 64, work / "eval64", args.threads)
@@ -349,7 +412,7 @@ def main() -> None:
     sections += [verdict(results, "student@5", "teacher@5", "The student beats the plain teacher at 5 steps"),
                  verdict(big, "student@5", "teacher@50",
                          "At 128x128 the student keeps up with the teacher (paper: it even beats it)"), ""]
-    sections += [speed_section(args.threads, args.speed_clips), ""]
+    sections += [kept_speed(old) if args.keep_speed else speed_section(args.threads, args.speed_clips), ""]
     if args.main_only:
         sections += kept_ablations(old)
     else:

@@ -31,6 +31,17 @@ def specs_of(dataset, indices: list[int]) -> list:
     return [random_spec(seeds[i], s["height"], s["width"], s["frames"]) for i in indices]
 
 
+def caption_subset(dataset, indices: list[int], captions: str) -> list[int]:
+    """The samples of `indices` with the world's canonical caption ("canonical"), with any other ("long"), or all."""
+    from accvideo.shapes.captions import canonical_caption
+
+    if captions == "all":
+        return indices
+    canonical = [dataset.records[i]["prompt"] == canonical_caption(spec)
+                 for i, spec in zip(indices, specs_of(dataset, indices))]
+    return [i for i, c in zip(indices, canonical) if c == (captions == "canonical")]
+
+
 def key_points(dataset, indices: list[int], m: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """The m + 1 key sigmas t'_m .. t'_0 (float64), each sample's recorded latents at them (N, m + 1, C, f, h, w),
     read once, and the samples' prompts."""
@@ -79,6 +90,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, help="m, the key intervals (default: the model's own steps)")
     p.add_argument("--guidance", type=float, default=1.0, help="CFG scale (1 for a student)")
     p.add_argument("--n", type=int, default=200, help="the first n T2V samples")
+    p.add_argument("--captions", choices=("all", "canonical", "long"), default="all",
+                   help="only the samples whose caption is the world's canonical one, or only the others")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", help="write the rows here")
     args = p.parse_args()
@@ -87,15 +100,16 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     dataset = SynVidDataset(args.synvid, verify=False)
-    indices = [i for i, r in enumerate(dataset.records) if r["task"] == "t2v"][: args.n]
+    indices = caption_subset(dataset, [i for i, r in enumerate(dataset.records) if r["task"] == "t2v"],
+                             args.captions)[: args.n]
     gen = VideoGenerator.from_folder(args.model)
     m = args.steps or len(gen.settings.sigma_grid()) - 1
     rows = handoff(gen, dataset, indices, m, args.guidance)
     print(f"teacher right on {rows[0]['n_teacher_right']} of {len(indices)}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"synvid": args.synvid, "model": args.model, "guidance": args.guidance, "rows": rows}, f,
-                      indent=2)
+            json.dump({"synvid": args.synvid, "model": args.model, "guidance": args.guidance,
+                       "captions": args.captions, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

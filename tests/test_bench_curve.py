@@ -140,6 +140,10 @@ def test_student_handoff_replays_the_teacher_from_its_recorded_latents(tiny_synv
     idx = [i for i, r in enumerate(ds.records) if r["task"] == "t2v"][:3]
     specs = student_handoff.specs_of(ds, idx)
     assert [caption(s, s.seed) for s in specs] == [ds.records[i]["prompt"] for i in idx]
+    t2v = [i for i, r in enumerate(ds.records) if r["task"] == "t2v"]
+    canonical, long = (student_handoff.caption_subset(ds, t2v, c) for c in ("canonical", "long"))
+    assert canonical and long and sorted(canonical + long) == t2v == student_handoff.caption_subset(ds, t2v, "all")
+    assert all(len(ds.records[i]["prompt"]) < len(ds.records[j]["prompt"]) for i in canonical for j in long)
     gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
     sigmas, latents, prompts = student_handoff.key_points(ds, idx, ds.settings["teacher_steps"])  # every stored point
     recorded = torch.stack([ds.raw(i)["latents"][-1] for i in idx])
@@ -170,3 +174,106 @@ def test_distill_curve_resumes_in_stretches_and_draws_each_run(monkeypatch, tmp_
     assert len(lines) == 2 and [el.get("stroke-dasharray") for el in lines] == [None, "6 4"]  # T2V solid, I2V dashed
     ys = [float(pt.split(",")[1]) for pt in lines[0].get("points").split()]
     assert ys[1] < ys[0]  # 75 % is drawn above 50 %
+
+
+def test_m_sweep_students_get_the_recipe_and_differ_only_in_their_steps(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import m_sweep
+
+    ran = []
+    monkeypatch.setattr(m_sweep.train_variant.__globals__["subprocess"], "run", lambda cmd, check: ran.append(cmd))
+    args, ms = m_sweep.parse_args(["--synvid", "sv", "--work", str(tmp_path), "--ms", "3,1", "--lora-rank", "16"])
+    assert args.recipe == m_sweep.SHIPPED_RECIPE  # by default, the shipped student's flags
+    args.recipe = "--batch-size 8 --traj-norm first"
+    finals, lora = m_sweep.train_students(args, ms)
+    assert finals == {3: tmp_path / "m3" / "final", 1: tmp_path / "m1" / "final"}
+    assert lora == (3, tmp_path / "m3-lora16" / "final")
+    assert [cmd[cmd.index("--out") + 1] for cmd in ran] == [str(tmp_path / n) for n in ("m3", "m1", "m3-lora16")]
+    for cmd, tail in zip(ran, (["--student-steps", "3"], ["--student-steps", "1"],
+                               ["--student-steps", "3", "--lora-rank", "16"])):
+        assert cmd[cmd.index("--threads") + 2:] == ["--batch-size", "8", "--traj-norm", "first", *tail]
+
+
+def test_the_learning_curves_of_full_and_trajectory_only_sit_side_by_side(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import paper_tables
+
+    finals = {name: tmp_path / name / "final" for name in ("full", "traj")}
+    svg = tmp_path / "curve.svg"
+    header = "iteration,t2v_all_three,t2v_shape,i2v_all_three,i2v_frame0_psnr_db\n"
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "curve.csv").write_text(header + "50,0.9,0.9,0.98,32.3\n100,0.91,0.91,0.97,32.2\n")
+    assert paper_tables.curve_section(finals, svg) == "" and not svg.exists()  # trajectory-only has no curve yet
+    (tmp_path / "traj").mkdir()
+    (tmp_path / "traj" / "curve.csv").write_text(header + "50,0.89,0.89,0.96,32.3\n")
+    lines = paper_tables.curve_section(finals, svg).splitlines()
+    assert "| iteration | 50 |" in lines  # only the iterations both runs reached
+    assert "| full, T2V all three | 90% |" in lines and "| traj, I2V all three | 96% |" in lines
+    names = [el.text for el in ET.parse(svg).getroot().iter() if el.tag.endswith("text")]
+    assert "full T2V" in names and "traj I2V" in names
+
+
+def test_synvid_misdrawn_lists_the_samples_the_judge_reads_wrong_for_distill_exclude(tiny_synvid, tiny_model_dir,
+                                                                                     text_encoder, monkeypatch,
+                                                                                     tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import synvid_misdrawn
+
+    from accvideo.distill.data import read_ids
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.shapes.judge import attribute_report, judge_clip
+    from accvideo.synvid.dataset import SynVidDataset
+
+    ds = SynVidDataset(tiny_synvid)
+    gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
+    wrong = synvid_misdrawn.misdrawn(gen, ds, batch_size=5)
+    specs = synvid_misdrawn.specs_of(ds, list(range(len(ds))))
+    for i in (0, 7, 15):  # the same verdict as judging the decoded clip alone
+        report = attribute_report(judge_clip(gen.decode(ds.raw(i)["latents"][-1:])[0]), specs[i])
+        bad = [a for a in ("colour", "shape", "motion") if not report[a]]
+        assert wrong.get(i) == (", ".join(bad) or None)
+    lines = synvid_misdrawn.ids_file(wrong, ds, "tiny")
+    assert lines[0].startswith(f"# {len(wrong)} of 16 samples of tiny judged wrong")
+    ids_path = tmp_path / "misdrawn.txt"
+    ids_path.write_text("\n".join(lines) + "\n")
+    assert read_ids(str(ids_path)) == set(wrong)  # what `accvideo distill --exclude` reads back
+
+
+def test_keep_speed_carries_table_2_over_with_a_line_that_says_so(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import paper_tables
+
+    old = ("# Results\n\n## Table 1: x\nt1\n\n## Table 2: seconds per clip (2 threads)\n\n| a |\n|---|\n| 1.0x |\n\n"
+           "## Table 3\nt3\n")
+    kept = paper_tables.kept_speed(old).splitlines()
+    assert kept[0] == "## Table 2: seconds per clip (2 threads)" and kept[2].startswith("Kept from the file's previous")
+    assert kept[3:] == ["", "| a |", "|---|", "| 1.0x |"]  # the table itself, and nothing of Table 3
+    assert paper_tables.kept_speed(old.split("## Table 3")[0]).splitlines()[-1] == "| 1.0x |"  # the last section
+    again = paper_tables.kept_speed("# Results\n\n" + "\n".join(kept) + "\n\n## Table 3\nt3\n")
+    assert again == "\n".join(kept)  # kept twice: still one line saying so
+
+
+def test_an_ablation_left_out_is_reported_as_not_measured(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import paper_tables
+
+    line = paper_tables.ordering({}, {"full": Path("runs/paper/full/final")}, "real-data")
+    assert line.startswith("- **SynVid beats real data + forward diffusion**: not measured in this run")
+    assert set(paper_tables.ORDERINGS) == set(paper_tables.VARIANTS) - {"full"}  # a claim for every other variant
+
+
+def test_the_budget_check_says_whether_the_shipped_student_is_below_teacher_at_5_too(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import paper_tables
+
+    finals = {"full": Path("w/full/final"), "traj": Path("w/traj/final")}
+
+    def note(full: float, traj: float, shipped: float) -> str:
+        psnr = {"teacher@5": 28.0, "student@5": shipped, "w/full/final@5": full, "w/traj/final@5": traj}
+        return paper_tables.budget_note({s: {"t2v": {"teacher_psnr_db": v}} for s, v in psnr.items()}, finals)
+
+    assert note(29.0, 28.5, 29.2).endswith("All ablation students are above teacher@5.")
+    assert "2 of 2 ablation students sit below" in note(27.4, 27.3, 27.4)
+    assert "and so does the shipped student" in note(27.4, 27.3, 27.4)
+    assert "and the shipped student above it" in note(27.4, 28.1, 28.6)
+    assert "1 of 2" in note(27.4, 28.1, 28.6)

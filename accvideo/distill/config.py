@@ -48,6 +48,7 @@ class DistillConfig:
     lora_rank: int = 0  # 0: train every weight; R: train rank-R LoRA adapters (peft) over the frozen teacher
     holdout: int = 0  # SynVid samples (the last ones) kept out of training, for the heads' held-out check
     eval_every: int = 0  # iterations between held-out checks of the heads into heads.csv (0: none; needs holdout)
+    exclude: str | None = None  # a text file of SynVid sample ids (one per line) never trained on, e.g. misdrawn ones
 
     def __post_init__(self):
         import math
@@ -64,6 +65,8 @@ class DistillConfig:
             raise ValueError(f"holdout and eval_every must be >= 0, got {self.holdout} and {self.eval_every}")
         if self.holdout and self.data_kind != "synvid":
             raise ValueError("--holdout reads SynVid samples; the real-data baseline has none")
+        if self.exclude and self.data_kind != "synvid":
+            raise ValueError("--exclude names SynVid samples; the real-data baseline has none")
         if self.eval_every and not self.holdout:
             raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
         if self.disc_steps > 1 and self.data_kind != "synvid":

@@ -58,6 +58,22 @@ def key_sigmas(config: dict, teacher=None) -> list[float]:
     return dataset.sigmas[dataset_key_indices(dataset, m, config["schedule"])].float().tolist()
 
 
+def read_ids(path: str) -> frozenset[int]:
+    """Sample ids from a text file, one per line (blank lines and lines from # on are skipped)."""
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as err:
+        raise ValueError(f"cannot read the ids file {path}: {err.strerror}") from err
+    ids = set()
+    for number, line in enumerate(lines, 1):
+        text = line.split("#")[0].strip()
+        if text:
+            if not text.isdigit():
+                raise ValueError(f"{path}, line {number}: {text!r} is not a sample id")
+            ids.add(int(text))
+    return frozenset(ids)
+
+
 def student_steps(requested: int | None, dataset: SynVidDataset | None) -> int:
     """A run's m: as asked (--student-steps), else its SynVid's own, else (the real-data baseline) the paper's 5."""
     from accvideo.schedules import STUDENT_STEPS
@@ -74,22 +90,26 @@ class KeyBatches:
     """Seeded batches: step s on rank r always reads the same samples, whatever was interrupted."""
 
     def __init__(self, dataset: SynVidDataset, m: int, schedule: str, batch_size: int, seed: int,
-                 rank: int = 0, world: int = 1, holdout: int = 0):
+                 rank: int = 0, world: int = 1, holdout: int = 0, exclude: frozenset[int] = frozenset()):
         self.dataset = dataset
         self.idx = dataset_key_indices(dataset, m, schedule)
         self.sigmas = dataset.sigmas[self.idx]  # (m + 1,), from 1 down to 0: sigmas[m - k] = t'_k
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
         self.n_train = len(dataset) - holdout  # the last `holdout` samples are never trained on
-        if batch_size * world > self.n_train:
-            raise ValueError(f"batch {batch_size} x {world} processes exceeds the {self.n_train} training samples")
+        outside = sorted(i for i in exclude if not 0 <= i < len(dataset))
+        if outside:
+            raise ValueError(f"excluded ids {outside[:5]} are not samples of {dataset.root} (0..{len(dataset) - 1})")
+        self.pool = torch.tensor([i for i in range(self.n_train) if i not in exclude])  # the samples trained on
+        if batch_size * world > len(self.pool):
+            raise ValueError(f"batch {batch_size} x {world} processes exceeds the {len(self.pool)} training samples")
 
     def __call__(self, step: int, k: int | None = None, stream: int = 0) -> dict[str, torch.Tensor]:
         """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition (the backbone's
         conditioning batches, accvideo.backbones.conditioning). stream > 0: the heads' extra draw number
         `stream` of that step, from a seed space of its own."""
         gen = step_generator(stream_seed(self.seed, stream), step)
-        perm = torch.randperm(self.n_train, generator=gen)
-        return self.samples(perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist())
+        perm = torch.randperm(len(self.pool), generator=gen)
+        return self.samples(self.pool[perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]].tolist())
 
     def held_out(self) -> list[int]:
         """The held-out samples' indices."""

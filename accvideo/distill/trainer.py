@@ -21,7 +21,7 @@ import torch
 
 from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import KeyBatches, RealKeyBatches, stream_seed, student_steps
+from accvideo.distill.data import KeyBatches, RealKeyBatches, read_ids, stream_seed, student_steps
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
@@ -66,7 +66,8 @@ class Distiller:
             self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
             self.m = student_steps(cfg.student_steps, self.dataset)
             self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
-                                      self.acc.process_index, self.acc.num_processes, cfg.holdout)
+                                      self.acc.process_index, self.acc.num_processes, cfg.holdout,
+                                      read_ids(cfg.exclude) if cfg.exclude else frozenset())
         else:  # the "real data + forward diffusion" baseline
             self.dataset, self.m = None, student_steps(cfg.student_steps, None)
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
@@ -334,7 +335,8 @@ class Distiller:
         from accvideo.distill.export import export_student
 
         info = {"distill_seconds": self.elapsed, "iterations": self.cfg.iters, "config": asdict(self.cfg),
-                "data": self.cfg.data, "samples": len(self.dataset) if self.dataset is not None else None}
+                "data": self.cfg.data, "samples": len(self.dataset) if self.dataset is not None else None,
+                "trained_samples": len(self.batches.pool) if self.dataset is not None else None}
         return export_student(model or self.student_model(), self.out / "final", self.teacher,
                               self.sigmas.tolist(), info)
 
