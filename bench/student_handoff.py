@@ -59,14 +59,20 @@ def finish_from(gen, start: torch.Tensor, prompts: list[str], sigmas: torch.Tens
     return gen.denoise(start, text, uncond, sigmas, guidance).latent
 
 
+def bar_misses(gen, latents: torch.Tensor, specs) -> list[list[str]]:
+    """Per latent: the bar's attributes (colour, shape, motion) the judge reads otherwise than its spec says, from
+    the decoded clip; an empty list when all three are right."""
+    from accvideo.shapes.judge import BAR_ATTRIBUTES, attribute_report, judge_clip
+
+    reports = [attribute_report(judge_clip(c), s) for c, s in zip(gen.decode(latents), specs)]
+    return [[a for a in BAR_ATTRIBUTES if not r[a]] for r in reports]
+
+
 def handoff(gen, dataset, indices: list[int], m: int, guidance: float, batch_size: int = 25) -> list[dict]:
     """Rows {start_sigma, right, kept, n_teacher_right}: the model from the teacher's latent at each of the m key
     sigmas but the last, on to 0 over the key sigmas after it."""
-    from accvideo.shapes.judge import BAR_ATTRIBUTES, attribute_report, judge_clip
-
     def right(latents: torch.Tensor, specs) -> np.ndarray:
-        reports = [attribute_report(judge_clip(c), s) for c, s in zip(gen.decode(latents), specs)]
-        return np.array([all(r[a] for a in BAR_ATTRIBUTES) for r in reports])
+        return np.array([not missed for missed in bar_misses(gen, latents, specs)])
 
     sigmas, latents, prompts = key_points(dataset, indices, m)
     specs = specs_of(dataset, indices)

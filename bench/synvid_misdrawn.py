@@ -19,25 +19,21 @@ from collections import Counter
 from pathlib import Path
 
 import torch
-from student_handoff import specs_of  # bench/student_handoff.py, beside this
+from student_handoff import bar_misses, specs_of  # bench/student_handoff.py, beside this
 from tqdm import tqdm
 
 
 def misdrawn(gen, dataset, batch_size: int = 25) -> dict[int, str]:
     """Sample id -> the attributes the judge reads wrong (e.g. "shape"), for every sample with one wrong."""
-    from accvideo.shapes.judge import BAR_ATTRIBUTES, attribute_report, judge_clip
-
     ids = list(range(len(dataset)))
     specs = specs_of(dataset, ids)
     wrong = {}
     for start in tqdm(range(0, len(ids), batch_size), desc="judge", unit="batch"):
         chunk = ids[start : start + batch_size]
         latents = torch.stack([dataset.raw(i)["latents"][-1] for i in chunk])  # the teacher's final latents
-        for i, clip in zip(chunk, gen.decode(latents)):
-            report = attribute_report(judge_clip(clip), specs[i])
-            bad = [a for a in BAR_ATTRIBUTES if not report[a]]
-            if bad:
-                wrong[i] = ", ".join(bad)
+        for i, missed in zip(chunk, bar_misses(gen, latents, specs[start : start + batch_size])):
+            if missed:
+                wrong[i] = ", ".join(missed)
     return wrong
 
 

@@ -179,9 +179,10 @@ def test_distill_curve_resumes_in_stretches_and_draws_each_run(monkeypatch, tmp_
 def test_m_sweep_students_get_the_recipe_and_differ_only_in_their_steps(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import m_sweep
+    import paper_tables
 
     ran = []
-    monkeypatch.setattr(m_sweep.train_variant.__globals__["subprocess"], "run", lambda cmd, check: ran.append(cmd))
+    monkeypatch.setattr(paper_tables.subprocess, "run", lambda cmd, check: ran.append(cmd))  # m_sweep trains through it
     args, ms = m_sweep.parse_args(["--synvid", "sv", "--work", str(tmp_path), "--ms", "3,1", "--lora-rank", "16"])
     assert args.recipe == m_sweep.SHIPPED_RECIPE  # by default, the shipped student's flags
     args.recipe = "--batch-size 8 --traj-norm first"
