@@ -227,7 +227,7 @@ def test_held_out_heads_check_counts_signs_and_logs_every_head(tiny_synvid, tiny
     trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "h", iters=2, holdout=4, eval_every=1))
     assert trainer.batches.held_out() == [12, 13, 14, 15]
     drawn, read = [], trainer.batches.samples
-    trainer.batches.samples = lambda ids: drawn.extend(ids) or read(ids)
+    trainer.batches.samples = lambda ids, captions=None: drawn.extend(ids) or read(ids, captions)
     for step in range(60):
         trainer.batches(step, 0)
     trainer.batches.samples = read
@@ -264,7 +264,7 @@ def test_extra_head_updates_read_other_samples_and_the_queue_and_resume_bit_exac
     assert sorted({draw for _, draw, _ in replayed}) == [1, 2]
     own = trainer.batches.samples
     ids = []
-    trainer.batches.samples = lambda i: ids.append(i) or own(i)
+    trainer.batches.samples = lambda i, captions=None: ids.append(i) or own(i, captions)
     for stream in (0, 1, 1):
         trainer.batches(0, 4, stream=stream)
     assert ids[1] == ids[2] != ids[0] and max(max(i) for i in ids) < 12  # seeded, its own stream, no held-out
@@ -444,7 +444,7 @@ def test_excluded_samples_never_enter_a_batch_and_nothing_else_changes(tiny_synv
     plain = KeyBatches(ds, 5, "accvideo", 2, 0)
     held = KeyBatches(ds, 5, "accvideo", 2, 0, exclude=read_ids(str(ids_file)))
     drawn, read = [], held.samples
-    held.samples = lambda ids: drawn.extend(ids) or read(ids)
+    held.samples = lambda ids, captions=None: drawn.extend(ids) or read(ids, captions)
     for step in range(80):
         held(step, 0)
     assert sorted(set(drawn)) == [i for i in range(16) if i not in (3, 7)]
@@ -463,13 +463,66 @@ def test_excluded_samples_never_enter_a_batch_and_nothing_else_changes(tiny_synv
         DistillConfig(data="teacher_data.safetensors", data_kind="real", exclude=str(ids_file))
 
 
-def test_a_run_with_excluded_samples_says_how_many_it_trained_on(tiny_synvid, tiny_model_dir, tmp_path):
+def test_a_run_with_excluded_samples_and_paraphrases_says_what_it_trained_on(tiny_synvid, tiny_model_dir, tmp_path):
     import json
 
     from accvideo.distill.trainer import distill
 
     ids_file = tmp_path / "misdrawn.txt"
     ids_file.write_text("0\n5\n9\n")
-    final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", iters=1, exclude=str(ids_file), mode="traj"))
+    para = tmp_path / "para.jsonl"
+    para.write_text("".join(json.dumps({"id": i, "prompts": [f"scene {i} told again"]}) + "\n" for i in range(16)))
+    final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", iters=1, exclude=str(ids_file), mode="traj",
+                        paraphrases=str(para), paraphrase_prob=1.0))
     info = json.loads((final / "training.json").read_text())
     assert (info["samples"], info["trained_samples"], info["config"]["exclude"]) == (16, 13, str(ids_file))
+    assert info["config"]["paraphrases"] == str(para)
+
+
+def test_paraphrases_swap_captions_at_their_rate_seeded_by_step_and_read_like_stored_ones(
+        tiny_synvid, tiny_model_dir, text_encoder, tmp_path):
+    """--paraphrases FILE: a sample is trained with one of its other captions with probability --paraphrase-prob,
+    the same choice at the same step (bit-exact resume), its latents untouched; the paraphrase's text is what the
+    teacher's encoder gives, stored in fp16 as SynVid stores its own."""
+    import json
+
+    from accvideo.backbones.registry import ModelFolder
+    from accvideo.distill.data import KeyBatches, encode_paraphrases, read_paraphrases
+    from accvideo.synvid.dataset import SynVidDataset
+    from accvideo.training.loop import step_generator
+
+    ds = SynVidDataset(tiny_synvid)
+    texts = {i: [f"a large red square moving up, version {i}", f"a tiny blue circle staying still, version {i}"]
+             for i in range(0, 16, 2)}  # odd samples have none
+    para = tmp_path / "para.jsonl"
+    para.write_text("\n".join(json.dumps({"id": i, "prompts": t}) for i, t in texts.items()) + "\n\n")
+    assert read_paraphrases(str(para), 16) == texts
+    backbone = ModelFolder.open(str(tiny_model_dir)).load("cpu", text_encoder=text_encoder)
+    table = encode_paraphrases(backbone, texts, batch_size=3)
+    plain = KeyBatches(ds, 5, "accvideo", 4, 0)
+    never = KeyBatches(ds, 5, "accvideo", 4, 0, paraphrases=table, paraphrase_prob=0.0)
+    always = KeyBatches(ds, 5, "accvideo", 4, 0, paraphrases=table, paraphrase_prob=1.0)
+    half = KeyBatches(ds, 5, "accvideo", 4, 0, paraphrases=table, paraphrase_prob=0.5)
+    assert torch.equal(never(3)["text_states"], plain(3)["text_states"])
+    batch, own = always(3), plain(3)
+    assert torch.equal(batch["latents"], own["latents"])
+    ids = plain.pool[torch.randperm(16, generator=step_generator(0, 3))[:4]].tolist()
+    for b, (i, c) in enumerate(zip(ids, always.caption_choices(ids, 3))):
+        if i in texts:
+            want = backbone.encode_text([texts[i][c]])[0].half().float()
+            assert torch.equal(batch["text_states"][b], want) and not torch.equal(want, own["text_states"][b])
+        else:
+            assert c == -1 and torch.equal(batch["text_states"][b], own["text_states"][b])
+    choices = [c for step in range(60) for c in half.caption_choices(list(range(0, 16, 2)), step)]
+    swapped = sum(c >= 0 for c in choices) / len(choices)
+    assert 0.4 < swapped < 0.6 and {c for c in choices if c >= 0} == {0, 1}
+    assert half.caption_choices([0, 2, 4], 7) == half.caption_choices([0, 2, 4], 7)
+    for line, match in (('{"id": 16, "prompts": ["x"]}', "id 16 is not a sample"),
+                        ('{"id": 1, "prompts": []}', "non-empty strings"), ("[1, 2]", "line 1: not a")):
+        (tmp_path / "bad.jsonl").write_text(line + "\n")
+        with pytest.raises(ValueError, match=match):
+            read_paraphrases(str(tmp_path / "bad.jsonl"), 16)
+    with pytest.raises(ValueError, match="cannot read the paraphrases file"):
+        read_paraphrases(str(tmp_path / "missing.jsonl"), 16)
+    with pytest.raises(ValueError, match="paraphrase_prob must be in"):
+        DistillConfig(data="x", paraphrase_prob=1.5)

@@ -49,6 +49,8 @@ class DistillConfig:
     holdout: int = 0  # SynVid samples (the last ones) kept out of training, for the heads' held-out check
     eval_every: int = 0  # iterations between held-out checks of the heads into heads.csv (0: none; needs holdout)
     exclude: str | None = None  # a text file of SynVid sample ids (one per line) never trained on, e.g. misdrawn ones
+    paraphrases: str | None = None  # JSONL {"id": i, "prompts": [...]}: other captions of sample i's scene (ours)
+    paraphrase_prob: float = 0.5  # chance that a sample with paraphrases is trained with one of them at a step
 
     def __post_init__(self):
         import math
@@ -67,6 +69,10 @@ class DistillConfig:
             raise ValueError("--holdout reads SynVid samples; the real-data baseline has none")
         if self.exclude and self.data_kind != "synvid":
             raise ValueError("--exclude names SynVid samples; the real-data baseline has none")
+        if self.paraphrases and self.data_kind != "synvid":
+            raise ValueError("--paraphrases names SynVid samples; the real-data baseline has none")
+        if not 0 <= self.paraphrase_prob <= 1:
+            raise ValueError(f"paraphrase_prob must be in [0, 1], got {self.paraphrase_prob}")
         if self.eval_every and not self.holdout:
             raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
         if self.disc_steps > 1 and self.data_kind != "synvid":

@@ -9,6 +9,7 @@ from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import step_generator
 
 HEADS_STREAM = 7919  # seed offset of the heads' extra draws (--disc-steps): never a training batch's draw
+PARAPHRASE_STREAM = 104729  # seed offset of the caption draws (--paraphrases): the batches' own draws are unchanged
 
 
 def stream_seed(seed: int, stream: int) -> int:
@@ -74,6 +75,49 @@ def read_ids(path: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def read_paraphrases(path: str, n: int) -> dict[int, list[str]]:
+    """Other captions of SynVid samples from a JSONL file, one line per sample: {"id": i, "prompts": [...]}.
+    Each must describe what sample i's clip shows (the same scene in other words)."""
+    import json
+
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError as err:
+        raise ValueError(f"cannot read the paraphrases file {path}: {err.strerror}") from err
+    out: dict[int, list[str]] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            i, prompts = row["id"], row["prompts"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}, line {number}: not a {{\"id\": i, \"prompts\": [...]}} object") from err
+        if not (isinstance(i, int) and 0 <= i < n):
+            raise ValueError(f"{path}, line {number}: id {i!r} is not a sample of the SynVid (0..{n - 1})")
+        if not (isinstance(prompts, list) and prompts and all(isinstance(t, str) and t.strip() for t in prompts)):
+            raise ValueError(f"{path}, line {number}: prompts must be a list of non-empty strings")
+        out.setdefault(i, []).extend(prompts)
+    if not out:
+        raise ValueError(f"{path} names no sample")
+    return out
+
+
+def encode_paraphrases(backbone, paraphrases: dict[int, list[str]], batch_size: int = 64) -> dict[int, list[dict]]:
+    """Sample id -> its other captions' text fields, in the form SynVid stores them (fp16 states, mask, pooled)."""
+    from accvideo.synvid.record import stored_fields
+
+    flat = [(i, t) for i, texts in sorted(paraphrases.items()) for t in texts]
+    out: dict[int, list[dict]] = {}
+    for start in range(0, len(flat), batch_size):
+        chunk = flat[start : start + batch_size]
+        with torch.no_grad():
+            text = backbone.encode_text([t for _, t in chunk])
+        for b, (i, _) in enumerate(chunk):
+            out.setdefault(i, []).append(stored_fields(text, None, b))
+    return out
+
+
 def student_steps(requested: int | None, dataset: SynVidDataset | None) -> int:
     """A run's m: as asked (--student-steps), else its SynVid's own, else (the real-data baseline) the paper's 5."""
     from accvideo.schedules import STUDENT_STEPS
@@ -90,8 +134,10 @@ class KeyBatches:
     """Seeded batches: step s on rank r always reads the same samples, whatever was interrupted."""
 
     def __init__(self, dataset: SynVidDataset, m: int, schedule: str, batch_size: int, seed: int,
-                 rank: int = 0, world: int = 1, holdout: int = 0, exclude: frozenset[int] = frozenset()):
+                 rank: int = 0, world: int = 1, holdout: int = 0, exclude: frozenset[int] = frozenset(),
+                 paraphrases: dict[int, list[dict]] | None = None, paraphrase_prob: float = 0.0):
         self.dataset = dataset
+        self.paraphrases, self.paraphrase_prob = paraphrases or {}, paraphrase_prob
         self.idx = dataset_key_indices(dataset, m, schedule)
         self.sigmas = dataset.sigmas[self.idx]  # (m + 1,), from 1 down to 0: sigmas[m - k] = t'_k
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
@@ -109,15 +155,31 @@ class KeyBatches:
         `stream` of that step, from a seed space of its own."""
         gen = step_generator(stream_seed(self.seed, stream), step)
         perm = torch.randperm(len(self.pool), generator=gen)
-        return self.samples(self.pool[perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]].tolist())
+        ids = self.pool[perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]].tolist()
+        return self.samples(ids, self.caption_choices(ids, step, stream))
+
+    def caption_choices(self, ids: list[int], step: int, stream: int = 0) -> list[int]:
+        """Per sample: -1 for its own caption, else the index of the paraphrase it is trained with this step
+        (each sample with paraphrases swaps with probability --paraphrase-prob). Seeded by step alone."""
+        if not self.paraphrases:
+            return [-1] * len(ids)
+        gen = step_generator(stream_seed(self.seed + PARAPHRASE_STREAM, stream), step)
+        swap = torch.rand(len(ids), generator=gen) < self.paraphrase_prob
+        pick = torch.randint(1 << 30, (len(ids),), generator=gen)
+        return [int(p) % len(self.paraphrases[i]) if s and i in self.paraphrases else -1
+                for i, s, p in zip(ids, swap.tolist(), pick.tolist())]
 
     def held_out(self) -> list[int]:
         """The held-out samples' indices."""
         return list(range(self.n_train, len(self.dataset)))
 
-    def samples(self, ids: list[int]) -> dict[str, torch.Tensor]:
-        """Key latents and conditioning of the given samples."""
+    def samples(self, ids: list[int], captions: list[int] | None = None) -> dict[str, torch.Tensor]:
+        """Key latents and conditioning of the given samples (with captions[j] >= 0: sample j's text is that
+        paraphrase's, read through the same stored-conditioning path as its own)."""
         items = [self.dataset[i] for i in ids]
+        for item, i, c in zip(items, ids, captions or [-1] * len(ids)):
+            if c >= 0:
+                item["text_states"] = self.dataset.conditioning({**self.dataset.raw(i), **self.paraphrases[i][c]})[0]
         return {"latents": torch.stack([it["latents"][self.idx] for it in items]),
                 "text_states": conditioning.stack([it["text_states"] for it in items]),
                 "condition": conditioning.stack([it["condition"] for it in items])}

@@ -21,7 +21,8 @@ import torch
 
 from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import KeyBatches, RealKeyBatches, read_ids, stream_seed, student_steps
+from accvideo.distill.data import (KeyBatches, RealKeyBatches, encode_paraphrases, read_ids, read_paraphrases,
+                                   stream_seed, student_steps)
 from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
@@ -67,7 +68,8 @@ class Distiller:
             self.m = student_steps(cfg.student_steps, self.dataset)
             self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
                                       self.acc.process_index, self.acc.num_processes, cfg.holdout,
-                                      read_ids(cfg.exclude) if cfg.exclude else frozenset())
+                                      read_ids(cfg.exclude) if cfg.exclude else frozenset(),
+                                      self.paraphrase_table(cfg), cfg.paraphrase_prob)
         else:  # the "real data + forward diffusion" baseline
             self.dataset, self.m = None, student_steps(cfg.student_steps, None)
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
@@ -105,6 +107,16 @@ class Distiller:
                            resume_step=self.start_iter * self.m if resume else None)
         self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
                          if cfg.eval_every and self.acc.is_main_process else None)
+
+    def paraphrase_table(self, cfg: DistillConfig) -> dict[int, list[dict]] | None:
+        """--paraphrases encoded once by the teacher's own text encoder (loaded for this, then dropped)."""
+        from accvideo.backbones.base import LoadOptions
+
+        if not cfg.paraphrases:
+            return None
+        texts = read_paraphrases(cfg.paraphrases, len(self.dataset))
+        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype))
+        return encode_paraphrases(encoder, texts)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
