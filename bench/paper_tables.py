@@ -270,10 +270,12 @@ KEPT_SPEED = ("Kept from the file's previous run (`--keep-speed`: the same teach
 
 
 def kept_speed(old: str) -> str:
-    """--keep-speed: the old file's Table 2 section, up to the next section, under a line saying it was kept."""
+    """--keep-speed: the old file's Table 2 section, up to the next section, under a line saying it was kept
+    (without the provenance line a --main-only run put before Table 3: a full run re-measures those sections)."""
     start = old.index(SPEED)
     end = old.find("\n## ", start + len(SPEED))
     header, _, body = old[start:end if end >= 0 else len(old)].rstrip().partition("\n")
+    body = "\n".join(line for line in body.splitlines() if not line.startswith(KEPT))  # not --main-only's line
     if KEPT_SPEED in body:  # kept once already: as it is
         return f"{header}\n{body.rstrip()}"
     return "\n".join([header, "", KEPT_SPEED, body.rstrip()])

@@ -6,6 +6,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,6 +253,8 @@ def test_keep_speed_carries_table_2_over_with_a_line_that_says_so(monkeypatch):
     assert paper_tables.kept_speed(old.split("## Table 3")[0]).splitlines()[-1] == "| 1.0x |"  # the last section
     again = paper_tables.kept_speed("# Results\n\n" + "\n".join(kept) + "\n\n## Table 3\nt3\n")
     assert again == "\n".join(kept)  # kept twice: still one line saying so
+    after_main_only = old.replace("## Table 3", f"{paper_tables.KEPT} (...): an older run\n\n## Table 3")
+    assert paper_tables.kept_speed(after_main_only) == paper_tables.kept_speed(old)  # its provenance is not kept
 
 
 def test_an_ablation_left_out_is_reported_as_not_measured(monkeypatch):
@@ -278,3 +281,31 @@ def test_the_budget_check_says_whether_the_shipped_student_is_below_teacher_at_5
     assert "and so does the shipped student" in note(27.4, 27.3, 27.4)
     assert "and the shipped student above it" in note(27.4, 28.1, 28.6)
     assert "1 of 2" in note(27.4, 28.1, 28.6)
+
+
+def test_synvid_paraphrases_describe_each_samples_own_scene_in_other_words(tiny_synvid, monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import synvid_paraphrases
+
+    from accvideo.distill.data import read_paraphrases
+    from accvideo.shapes.captions import canonical_caption
+    from accvideo.synvid.dataset import SynVidDataset
+
+    ds = SynVidDataset(tiny_synvid)
+    lines = synvid_paraphrases.paraphrase_lines(ds, n_fine=3)
+    path = tmp_path / "para.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_paraphrases(str(path), 16)  # what `accvideo distill --paraphrases` reads back
+    specs = synvid_paraphrases.specs_of(ds, list(range(16)))
+    for i, spec in enumerate(specs):
+        own, texts = ds.records[i]["prompt"], table[i]
+        assert own not in texts and len(set(texts)) == len(texts) == (4 if own != canonical_caption(spec) else 3)
+        assert canonical_caption(spec) in texts or own == canonical_caption(spec)
+        for text in texts:  # every caption names every object's colour and shape
+            assert all(o.colour in text and o.shape in text for o in spec.objects)
+    ds.records[3] = {**ds.records[3], "prompt": "a caption of some other scene"}
+    with pytest.raises(ValueError, match="sample 3's prompt is not its Shapes spec's caption"):
+        synvid_paraphrases.paraphrase_lines(ds, n_fine=3)
+    assert json.loads(lines[0])["id"] == 0
