@@ -25,9 +25,32 @@ class Payload:
         return (open, (self.marker, "w"))
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "accvideo", *map(str, args)], capture_output=True, text=True,
+# these go through `python -m accvideo` in a fresh interpreter; the others call the same entry point in-process
+# (its argument parsing, commands and error handling; a fresh interpreter costs ~3 s of imports per case)
+SUBPROCESS_CASES = {"unknown-model", "jsonl-broken", "distill-pickle", "synvid-foreign-folder", "steps-huge"}
+
+
+def cli(*args) -> tuple[int, str]:
+    """(exit code, stderr) of `python -m accvideo ARGS`."""
+    proc = subprocess.run([sys.executable, "-m", "accvideo", *map(str, args)], capture_output=True, text=True,
                           timeout=300)
+    return proc.returncode, proc.stderr
+
+
+def cli_in_process(capsys, *args) -> tuple[int, str]:
+    """(exit code, stderr) of accvideo.commands.main(ARGS), torch's thread count restored after."""
+    import torch
+
+    from accvideo.commands import main
+
+    threads = torch.get_num_threads()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
+    finally:
+        torch.set_num_threads(threads)
+    return code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -143,16 +166,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_is_one_line_exit_2_nothing_written(case, files, tiny_model_dir, tmp_path):
+def test_bad_input_is_one_line_exit_2_nothing_written(case, files, tiny_model_dir, tmp_path, capsys):
     root = files
     out = tmp_path / "out.mp4" if case.startswith(("empty", "unknown", "frames", "height", "width", "guidance",
                                                    "steps", "seed", "image", "not", "prompts", "jsonl", "output",
                                                    "truncated", "invalid")) else tmp_path / "out"
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
-    proc = cli(*case_args(case, root, tiny_model_dir, out))
-    assert proc.returncode == 2, proc.stderr[-1500:]
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("accvideo: error:")]
-    assert len(errors) == 1 and CASES[case] in errors[0], proc.stderr[-1500:]
-    assert "Traceback" not in proc.stderr
+    args = case_args(case, root, tiny_model_dir, out)
+    code, stderr = cli(*args) if case in SUBPROCESS_CASES else cli_in_process(capsys, *args)
+    assert code == 2, stderr[-1500:]
+    errors = [line for line in stderr.splitlines() if line.startswith("accvideo: error:")]
+    assert len(errors) == 1 and CASES[case] in errors[0], stderr[-1500:]
+    assert "Traceback" not in stderr
     assert not out.exists() and sorted(p.relative_to(root) for p in root.rglob("*")) == before  # nothing written
     assert not (root / "PICKLE-RAN").exists()  # no pickle was ever loaded
