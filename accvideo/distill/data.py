@@ -176,10 +176,8 @@ class KeyBatches:
     def samples(self, ids: list[int], captions: list[int] | None = None) -> dict[str, torch.Tensor]:
         """Key latents and conditioning of the given samples (with captions[j] >= 0: sample j's text is that
         paraphrase's, read through the same stored-conditioning path as its own)."""
-        items = [self.dataset[i] for i in ids]
-        for item, i, c in zip(items, ids, captions or [-1] * len(ids)):
-            if c >= 0:
-                item["text_states"] = self.dataset.conditioning({**self.dataset.raw(i), **self.paraphrases[i][c]})[0]
+        items = [self.dataset.item(i, self.paraphrases[i][c] if c >= 0 else None)
+                 for i, c in zip(ids, captions or [-1] * len(ids))]
         return {"latents": torch.stack([it["latents"][self.idx] for it in items]),
                 "text_states": conditioning.stack([it["text_states"] for it in items]),
                 "condition": conditioning.stack([it["condition"] for it in items])}

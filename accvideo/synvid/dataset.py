@@ -133,7 +133,11 @@ class SynVidDataset(torch.utils.data.Dataset):
         return self._reader.stored_conditioning(s, self.extra_fields, self.settings)
 
     def __getitem__(self, i: int) -> dict:
-        s = self.raw(i)
+        return self.item(i)
+
+    def item(self, i: int, text_fields: dict[str, torch.Tensor] | None = None) -> dict:
+        """Sample i, its stored text fields replaced by `text_fields` (another caption's, in the stored form)."""
+        s = {**self.raw(i), **(text_fields or {})}
         text, condition = self.conditioning(s)
         return {"latents": s["latents"], "sigmas": self.sigmas, "text_states": text, "condition": condition,
                 "i2v": bool(s["i2v"].item()), "id": self.records[i]["id"], "prompt": self.records[i]["prompt"]}
