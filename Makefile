@@ -24,12 +24,11 @@ samples: $(STAMP)
 	$(PY) -m accvideo generate --model teacher --prompts assets/samples/prompts.txt --output-dir outputs/samples --json
 	@echo "sample clips are in outputs/samples/ (prompts: assets/samples/prompts.txt)"
 
-# The browser test needs Debian's chromium; install it when missing. The notebooks run first, in their own
-# pytest process: after the rest of the suite in one process, a notebook kernel sat idle for minutes.
+# The browser test needs Debian's chromium; install it when missing. Two pytest-xdist workers, one per core, each
+# (with the processes it starts: CLI runs, notebook kernels) on one thread (tests/conftest.py).
 test: $(STAMP)
 	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; } || echo "chromium could not be installed: the browser test will be skipped"
-	$(PY) -m pytest tests/test_notebooks.py
-	$(PY) -m pytest --ignore=tests/test_notebooks.py
+	$(PY) -m pytest -n 2
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ --ip 127.0.0.1 --no-browser
