@@ -9,7 +9,7 @@ as markdown.
     python bench/teacher_recipe.py --arm hy-canonical --minutes 25 --preset shapes-hy --canonical-until 100000
     python bench/teacher_recipe.py --arm wan-xs-mix --minutes 25 --preset shapes-xs --batch-size 16 --lr 5e-4
     python bench/teacher_recipe.py --table
-    python bench/teacher_recipe.py --curve checkpoints/teacher_kf     # a run's proxy.csv as markdown
+    python bench/teacher_recipe.py --curve runs/my-arm     # a run's proxy.csv as markdown
     python bench/teacher_recipe.py --curve assets/teacher --svg assets/teacher/curve.svg   # and as a plot
 
 An arm stopped early continues where it was (its run folder resumes bit-exactly); a finished arm is not
