@@ -11,9 +11,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Under pytest-xdist (`make test` runs two workers on the two cores) each worker, and every process it starts
 # (CLI subprocesses, notebook kernels), gets one thread: two workers of two threads each would oversubscribe.
-if os.environ.get("PYTEST_XDIST_WORKER"):
+XDIST_WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+if XDIST_WORKER:
     os.environ["OMP_NUM_THREADS"] = "1"
-torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
+torch.set_num_threads(1 if XDIST_WORKER else 2)
 
 
 @pytest.fixture(scope="session")
