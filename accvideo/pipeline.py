@@ -18,7 +18,7 @@ import torch
 
 from accvideo.backbones.base import Backbone
 from accvideo.backbones.registry import ASSETS, SHIPPED, ModelFolder, resolve_model  # noqa: F401 (callers' way in)
-from accvideo.sampling import SampleResult, cfg_velocity, sample_euler
+from accvideo.sampling import SampleResult, guided_velocity, sample_euler
 from accvideo.settings import SamplingSettings
 
 
@@ -113,13 +113,8 @@ class VideoGenerator:
         noise = noise.to(self.device)
         if condition is None:
             condition = self.backbone.condition(first_latents, tuple(noise.shape), present)
-        velocity = self.backbone.velocity
-
-        def model_fn(latent: torch.Tensor, sigma: float, cond: bool) -> torch.Tensor:
-            return velocity(self.transformer, latent, sigma, text_states if cond else uncond_states, condition)
-
-        return sample_euler(cfg_velocity(model_fn, guidance), noise, sigmas, 1 if guidance == 1.0 else 2,
-                            return_trajectory, progress)
+        fn = guided_velocity(self.backbone.velocity, self.transformer, text_states, uncond_states, condition, guidance)
+        return sample_euler(fn, noise, sigmas, 1 if guidance == 1.0 else 2, return_trajectory, progress)
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         """Normalised latents -> uint8 clips (B, F, H, W, 3)."""

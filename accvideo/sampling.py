@@ -35,6 +35,16 @@ def cfg_velocity(model_fn: Callable[[torch.Tensor, float, bool], torch.Tensor], 
     return fn
 
 
+def guided_velocity(velocity, transformer, text, uncond, condition, guidance: float) -> VelocityFn:
+    """cfg_velocity over a backbone's `velocity(transformer, latent, sigma, text, condition)`: the prompt's
+    text against the empty prompt's `uncond`, the same image condition for both."""
+
+    def model_fn(latent: torch.Tensor, sigma: float, conditional: bool) -> torch.Tensor:
+        return velocity(transformer, latent, sigma, text if conditional else uncond, condition)
+
+    return cfg_velocity(model_fn, guidance)
+
+
 def sample_euler(velocity_fn: VelocityFn, noise: torch.Tensor, sigmas: torch.Tensor, nfe_per_step: int = 1,
                  return_trajectory: bool = False, progress: bool = False) -> SampleResult:
     """Integrate Eq. 5 from noise at sigmas[0] to sigmas[-1]; the latent after step j lies at sigmas[j + 1]."""

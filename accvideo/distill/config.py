@@ -51,6 +51,9 @@ class DistillConfig:
     exclude: str | None = None  # a text file of SynVid sample ids (one per line) never trained on, e.g. misdrawn ones
     paraphrases: str | None = None  # JSONL {"id": i, "prompts": [...]}: other captions of sample i's scene (ours)
     paraphrase_prob: float = 0.5  # chance that a sample with paraphrases is trained with one of them at a step
+    onpolicy: float = 0.0  # weight of Eq. 6 from the student's own latents to the teacher's solution (ours); 0: off
+    #                        (the target: the teacher's CFG solve from the queue's l^gen_{t'_{k+1}} down to t'_k)
+    onpolicy_steps: int = 1  # teacher grid steps of that solution per key interval (at most n / m)
 
     def __post_init__(self):
         import math
@@ -73,6 +76,13 @@ class DistillConfig:
             raise ValueError("--paraphrases names SynVid samples; the real-data baseline has none")
         if not 0 <= self.paraphrase_prob <= 1:
             raise ValueError(f"paraphrase_prob must be in [0, 1], got {self.paraphrase_prob}")
+        if not (math.isfinite(self.onpolicy) and self.onpolicy >= 0):
+            raise ValueError(f"onpolicy must be a finite number >= 0, got {self.onpolicy}")
+        if self.onpolicy_steps < 1:
+            raise ValueError(f"onpolicy_steps must be at least 1, got {self.onpolicy_steps}")
+        if self.onpolicy and (self.data_kind != "synvid" or not self.uses_adv):
+            raise ValueError("--onpolicy reads the student's latents from the queues: it needs SynVid data and "
+                             "the adversarial loss (not --no-adv)")
         if self.eval_every and not self.holdout:
             raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
         if self.disc_steps > 1 and self.data_kind != "synvid":

@@ -209,7 +209,7 @@ class RealKeyBatches:
 
     def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
         """Like KeyBatches, but only the entries for interval k (m - k - 1 and m - k) are meaningful."""
-        from accvideo.sampling import cfg_velocity, sample_euler
+        from accvideo.sampling import guided_velocity, sample_euler
         from accvideo.schedules import forward_diffuse
 
         gen = step_generator(self.seed, step)
@@ -228,11 +228,7 @@ class RealKeyBatches:
         latent = forward_diffuse(x0, eps, self.grid[start].float().expand(len(ids)))
         latents = torch.zeros(len(ids), self.m + 1, *x0.shape[1:])
         latents[:, self.m - (k + 1)] = latent
-
-        def model_fn(x: torch.Tensor, sigma: float, conditional: bool) -> torch.Tensor:
-            return arch.velocity(self.teacher, x, sigma, text if conditional else uncond, cond)
-
+        fn = guided_velocity(arch.velocity, self.teacher, text, uncond, cond, self.guidance)
         with torch.no_grad():  # the teacher's own solution over its grid (Eq. 5 with CFG)
-            latents[:, self.m - k] = sample_euler(cfg_velocity(model_fn, self.guidance), latent,
-                                                  self.grid[start : stop + 1]).latent
+            latents[:, self.m - k] = sample_euler(fn, latent, self.grid[start : stop + 1]).latent
         return {"latents": latents, "text_states": text, "condition": cond}

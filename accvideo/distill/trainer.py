@@ -4,7 +4,8 @@ Per key interval k = m-1 .. 0 (one inner step): sample key latents from SynVid; 
 on [l'_{t'_{k+1}} ; l^gen_{t'_{k+1}} popped from Q_{k+1}] at t'_{k+1}; the first half gives the
 trajectory loss (Eq. 6), the second half one Euler step (Eq. 5) to l^gen_{t'_k}, pushed onto Q_k and
 judged by H_k on frozen-teacher features (Eq. 7-8). The student is updated with L_traj + lambda L_adv,
-then the head H_k with lambda L_adv.
+then the head H_k with lambda L_adv. With --onpolicy (ours, accvideo.distill.onpolicy) the second half also gets
+Eq. 6 toward the teacher's own solution from l^gen_{t'_{k+1}}.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import TrainLoop, ema_update, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
-LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake"]
+LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy"]
 HEAD_FIELDS = ["k", "sigma", "logit_gap", "accuracy", "real_right", "fake_right"]  # heads.csv; its step = iteration
 
 
@@ -81,6 +82,7 @@ class Distiller:
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
         self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
+        self.solver = self.teacher_solver(cfg) if cfg.onpolicy else None
         heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
@@ -91,6 +93,7 @@ class Distiller:
         self.start_iter, self.elapsed = 0, 0.0
         ckpt = self.checkpoint_path()
         self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
+        self.onpolicy_ref: dict[int, float] = {}  # each key interval's first on-policy loss (--traj-norm first)
         if resume:
             saved = self.out / "distill_config.json"
             conflicts = cfg.resume_conflicts(json.loads(saved.read_text())) if saved.is_file() else []
@@ -118,6 +121,19 @@ class Distiller:
         encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype))
         return encode_paraphrases(encoder, texts)
 
+    def teacher_solver(self, cfg: DistillConfig):
+        """--onpolicy: the teacher's CFG solver on the SynVid's own grid, guidance and empty prompt."""
+        from accvideo.backbones.base import LoadOptions
+        from accvideo.distill.onpolicy import TeacherSolver
+        from accvideo.schedules import flow_sigmas
+
+        settings = self.dataset.settings
+        with torch.no_grad():
+            uncond = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)).encode_text([""])
+        grid = flow_sigmas(settings["teacher_steps"], settings["shift"])
+        return TeacherSolver(self.backbone, self.backbone.transformer, grid, settings["guidance"], uncond,
+                             cfg.onpolicy_steps)
+
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
 
@@ -131,7 +147,8 @@ class Distiller:
                 "ema": self.ema.state_dict() if self.ema else None, "opt_s": self.opt_s.state_dict(),
                 "opt_h": self.opt_h.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
                 "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist(),
-                "loss_ref": {str(k): v for k, v in self.loss_ref.items()}}
+                "loss_ref": {str(k): v for k, v in self.loss_ref.items()},
+                "onpolicy_ref": {str(k): v for k, v in self.onpolicy_ref.items()}}
 
     def _load(self, state: dict) -> None:
         self.acc.unwrap_model(self.student).load_state_dict(state["student"])
@@ -144,6 +161,7 @@ class Distiller:
         set_rng_state(state["rng"])
         self.start_iter, self.elapsed = state["iter"], state["elapsed"]
         self.loss_ref = {int(k): v for k, v in (state.get("loss_ref") or {}).items()}
+        self.onpolicy_ref = {int(k): v for k, v in (state.get("onpolicy_ref") or {}).items()}
 
     def _student_pass(self, step: int, k: int) -> tuple[torch.Tensor, dict, tuple | None]:
         """Lines 7-21 on one micro-batch: the student's loss, its logs, and what the heads' update needs."""
@@ -162,7 +180,7 @@ class Distiller:
         else:
             x, x_text, x_cond = l_k1, text, cond
         v = self.backbone.velocity(self.student, x, t_k1, x_text, x_cond)  # s_beta at t'_{k+1}, both halves at once
-        logs = {"traj": 0.0, "gen": 0.0}
+        logs = {"traj": 0.0, "gen": 0.0, "onpolicy": 0.0}
         loss = torch.zeros((), device=dev)
         if cfg.uses_traj:  # lines 9-10, Eq. 6
             l_traj = trajectory_loss(v[:b], l_k, l_k1, torch.tensor([t_k]), torch.tensor([t_k1])).mean()
@@ -177,16 +195,22 @@ class Distiller:
             loss = loss + cfg.lambda_adv * l_g
             logs["gen"] = l_g.item()
             disc_inputs = (l_k, text, cond, l_gen.detach(), g_text, g_cond)
+        if self.solver is not None:  # Eq. 6 from the student's own l^gen_{t'_{k+1}} (ours)
+            target = self.solver(g_lat, t_k1, t_k, g_text, g_cond)
+            l_on = trajectory_loss(v[b:], target, g_lat, torch.tensor([t_k]), torch.tensor([t_k1])).mean()
+            logs["onpolicy"] = l_on.item()
+            loss = loss + cfg.onpolicy * l_on * self.traj_weight(k, logs["onpolicy"], self.onpolicy_ref)
         return loss, logs, disc_inputs
 
-    def traj_weight(self, k: int, first_value: float) -> float:
+    def traj_weight(self, k: int, first_value: float, refs: dict[int, float] | None = None) -> float:
         """The weight of key interval k's Eq. 6 loss: 1 (the paper), or with traj_norm "first" (ours) one over the
-        interval's first loss. The intervals share one AdamW, whose second moments the early ones' large velocity
-        errors set (the miniature's first losses: about 6, 3, 1.4, 0.4, 0.2 for k = 4 .. 0), so unweighted the last
-        steps barely move."""
+        interval's first loss (kept in `refs`, the trajectory losses' by default). The intervals share one AdamW,
+        whose second moments the early ones' large velocity errors set (the miniature's first losses: about 6, 3,
+        1.4, 0.4, 0.2 for k = 4 .. 0), so unweighted the last steps barely move."""
         if self.cfg.traj_norm == "none":
             return 1.0
-        return 1.0 / max(self.loss_ref.setdefault(k, first_value), 1e-8)
+        refs = self.loss_ref if refs is None else refs
+        return 1.0 / max(refs.setdefault(k, first_value), 1e-8)
 
     def _heads_pass(self, k: int, disc_inputs: tuple) -> dict[str, float]:
         """Line 22 on one micro-batch: H_k <- Update(H_k, lambda L_adv), Eq. 7 discriminator side."""
@@ -241,7 +265,7 @@ class Distiller:
                 self.opt_h.zero_grad(set_to_none=True)
         if self.ema is not None:
             ema_update(self.ema, self.acc.unwrap_model(self.student), cfg.ema)
-        keys = ["traj", "gen", "disc", "logit_real", "logit_fake"]
+        keys = ["traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy"]
         return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
 
     def run(self, on_step: Callable[[dict[str, float]], None] | None = None) -> Path | None:
