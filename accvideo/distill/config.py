@@ -61,7 +61,7 @@ class DistillConfig:
         from accvideo.training.state import check_choices
 
         for name in ("iters", "batch_size", "grad_accum", "queue_capacity", "checkpoint_every", "threads",
-                     "disc_steps"):
+                     "disc_steps", "onpolicy_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.student_steps is not None and self.student_steps < 1:
@@ -76,10 +76,6 @@ class DistillConfig:
             raise ValueError("--paraphrases names SynVid samples; the real-data baseline has none")
         if not 0 <= self.paraphrase_prob <= 1:
             raise ValueError(f"paraphrase_prob must be in [0, 1], got {self.paraphrase_prob}")
-        if not (math.isfinite(self.onpolicy) and self.onpolicy >= 0):
-            raise ValueError(f"onpolicy must be a finite number >= 0, got {self.onpolicy}")
-        if self.onpolicy_steps < 1:
-            raise ValueError(f"onpolicy_steps must be at least 1, got {self.onpolicy_steps}")
         if self.onpolicy and (self.data_kind != "synvid" or not self.uses_adv):
             raise ValueError("--onpolicy reads the student's latents from the queues: it needs SynVid data and "
                              "the adversarial loss (not --no-adv)")
@@ -89,7 +85,7 @@ class DistillConfig:
             raise ValueError("--disc-steps above 1 reads extra SynVid samples; the real-data baseline has none")
         if self.lora_rank < 0:
             raise ValueError(f"lora_rank must be 0 (all weights) or a rank >= 1, got {self.lora_rank}")
-        for name in ("lr", "lr_heads", "lambda_adv", "max_loss", "max_rise"):
+        for name in ("lr", "lr_heads", "lambda_adv", "max_loss", "max_rise", "onpolicy"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")

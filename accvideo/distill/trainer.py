@@ -61,6 +61,9 @@ class Distiller:
         # the teacher's transformer only (text encoders and VAE load if samples are asked for)
         self.backbone = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype), load_parts=False)
         teacher = self.backbone.transformer
+        # the text encoder, loaded once when --paraphrases or --onpolicy encode text at start-up, then dropped
+        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if cfg.paraphrases or cfg.onpolicy \
+            else None
         if cfg.data_kind == "real" and not self.backbone.teacher_data:
             raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
                              f"not {self.teacher.name}")
@@ -70,7 +73,7 @@ class Distiller:
             self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
                                       self.acc.process_index, self.acc.num_processes, cfg.holdout,
                                       read_ids(cfg.exclude) if cfg.exclude else frozenset(),
-                                      self.paraphrase_table(cfg), cfg.paraphrase_prob)
+                                      self.paraphrase_table(cfg, encoder), cfg.paraphrase_prob)
         else:  # the "real data + forward diffusion" baseline
             self.dataset, self.m = None, student_steps(cfg.student_steps, None)
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
@@ -82,7 +85,7 @@ class Distiller:
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
         self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
-        self.solver = self.teacher_solver(cfg) if cfg.onpolicy else None
+        self.solver = self.teacher_solver(cfg, encoder) if cfg.onpolicy else None
         heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
@@ -111,25 +114,21 @@ class Distiller:
         self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
                          if cfg.eval_every and self.acc.is_main_process else None)
 
-    def paraphrase_table(self, cfg: DistillConfig) -> dict[int, list[dict]] | None:
-        """--paraphrases encoded once by the teacher's own text encoder (loaded for this, then dropped)."""
-        from accvideo.backbones.base import LoadOptions
-
+    def paraphrase_table(self, cfg: DistillConfig, encoder) -> dict[int, list[dict]] | None:
+        """--paraphrases encoded once by the teacher's own text encoder (`encoder`, a full teacher backbone)."""
         if not cfg.paraphrases:
             return None
-        texts = read_paraphrases(cfg.paraphrases, len(self.dataset))
-        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype))
-        return encode_paraphrases(encoder, texts)
+        return encode_paraphrases(encoder, read_paraphrases(cfg.paraphrases, len(self.dataset)))
 
-    def teacher_solver(self, cfg: DistillConfig):
-        """--onpolicy: the teacher's CFG solver on the SynVid's own grid, guidance and empty prompt."""
-        from accvideo.backbones.base import LoadOptions
+    def teacher_solver(self, cfg: DistillConfig, encoder):
+        """--onpolicy: the teacher's CFG solver on the SynVid's own grid, guidance and empty prompt (encoded by
+        `encoder`, a full teacher backbone)."""
         from accvideo.distill.onpolicy import TeacherSolver
         from accvideo.schedules import flow_sigmas
 
         settings = self.dataset.settings
         with torch.no_grad():
-            uncond = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)).encode_text([""])
+            uncond = encoder.encode_text([""])
         grid = flow_sigmas(settings["teacher_steps"], settings["shift"])
         return TeacherSolver(self.backbone, self.backbone.transformer, grid, settings["guidance"], uncond,
                              cfg.onpolicy_steps)
