@@ -133,6 +133,8 @@ def case_args(case: str, root, model_dir, out) -> list:
         "distill-iters-0": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--iters", "0"],
         "distill-lr-nan": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--lr", "nan"],
         "distill-no-data": ["distill", "--teacher", tiny(), "--out", out],
+        "distill-onpolicy-keys": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--onpolicy", "1",
+                                  "--onpolicy-keys", "3", "3"],
         "distill-pickle": ["distill", "--out", root / "distill-run", "--export-checkpoint"],
         # training
         "teacher-steps-0": ["train-teacher", "--data", root / "data.pt", "--out", out, "--steps", "0"],
@@ -158,6 +160,7 @@ CASES = {
     "synvid-steps": "multiple of the student", "synvid-batch-0": "at least 1", "synvid-shard": "multiple of the batch",
     "synvid-shapes-0": "at least 1", "synvid-foreign-folder": "not empty and not a SynVid folder",
     "distill-iters-0": "iters must be at least 1", "distill-lr-nan": "lr must be a finite", "distill-no-data": "--data",
+    "distill-onpolicy-keys": "distinct key intervals",
     "distill-pickle": "older version", "teacher-steps-0": "steps must be at least 1", "teacher-lr-nan": "lr must be",
     "teacher-preset": "unknown preset 'huge'", "teacher-data-pickle": "older version",
     "teacher-resume-pickle": "older version", "vae-steps-0": "steps must be at least 1",

@@ -54,6 +54,8 @@ class DistillConfig:
     onpolicy: float = 0.0  # weight of Eq. 6 from the student's own latents to the teacher's solution (ours); 0: off
     #                        (the target: the teacher's CFG solve from the queue's l^gen_{t'_{k+1}} down to t'_k)
     onpolicy_steps: int = 1  # teacher grid steps of that solution per key interval (at most n / m)
+    onpolicy_guidance: float | None = None  # CFG scale of that solution (default: the SynVid's own)
+    onpolicy_keys: tuple[int, ...] = ()  # the key intervals k that get it (m-1: the first, from noise); none given: all
 
     def __post_init__(self):
         import math
@@ -79,6 +81,14 @@ class DistillConfig:
         if self.onpolicy and (self.data_kind != "synvid" or not self.uses_adv):
             raise ValueError("--onpolicy reads the student's latents from the queues: it needs SynVid data and "
                              "the adversarial loss (not --no-adv)")
+        if (self.onpolicy_keys or self.onpolicy_guidance is not None) and not self.onpolicy:
+            raise ValueError("--onpolicy-keys and --onpolicy-guidance set the on-policy term: pass --onpolicy W too")
+        if self.onpolicy_guidance is not None and not (math.isfinite(self.onpolicy_guidance)
+                                                       and self.onpolicy_guidance >= 1):
+            raise ValueError(f"onpolicy_guidance must be a finite CFG scale >= 1 (1: no guidance), "
+                             f"got {self.onpolicy_guidance}")
+        if any(k < 0 for k in self.onpolicy_keys) or len(set(self.onpolicy_keys)) < len(self.onpolicy_keys):
+            raise ValueError(f"onpolicy_keys must be distinct key intervals k >= 0, got {list(self.onpolicy_keys)}")
         if self.eval_every and not self.holdout:
             raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
         if self.disc_steps > 1 and self.data_kind != "synvid":
@@ -99,7 +109,8 @@ class DistillConfig:
         """Fields of a run's saved config that a resumed run may not change (its optimiser state, data and
         schedule came from them); the length and bookkeeping fields may change."""
         free = {"iters", "stop_at", "threads", "checkpoint_every", "sample_every", "max_loss", "max_rise", "eval_every"}
-        return sorted(k for k, v in vars(self).items() if k not in free and k in saved and saved[k] != v)
+        mine = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}  # JSON keeps lists
+        return sorted(k for k, v in mine.items() if k not in free and k in saved and saved[k] != v)
 
     @property
     def uses_adv(self) -> bool:

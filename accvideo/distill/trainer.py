@@ -86,6 +86,9 @@ class Distiller:
             student.enable_gradient_checkpointing()
         self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
         self.solver = self.teacher_solver(cfg, encoder) if cfg.onpolicy else None
+        if any(k >= self.m for k in cfg.onpolicy_keys):
+            raise ValueError(f"onpolicy_keys {list(cfg.onpolicy_keys)} names an interval this run lacks: "
+                             f"m = {self.m} has k = 0 .. {self.m - 1}")
         heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
@@ -121,8 +124,8 @@ class Distiller:
         return encode_paraphrases(encoder, read_paraphrases(cfg.paraphrases, len(self.dataset)))
 
     def teacher_solver(self, cfg: DistillConfig, encoder):
-        """--onpolicy: the teacher's CFG solver on the SynVid's own grid, guidance and empty prompt (encoded by
-        `encoder`, a full teacher backbone)."""
+        """--onpolicy: the teacher's CFG solver on the SynVid's own grid, guidance (or --onpolicy-guidance) and
+        empty prompt (encoded by `encoder`, a full teacher backbone)."""
         from accvideo.distill.onpolicy import TeacherSolver
         from accvideo.schedules import flow_sigmas
 
@@ -130,8 +133,8 @@ class Distiller:
         with torch.no_grad():
             uncond = encoder.encode_text([""])
         grid = flow_sigmas(settings["teacher_steps"], settings["shift"])
-        return TeacherSolver(self.backbone, self.backbone.transformer, grid, settings["guidance"], uncond,
-                             cfg.onpolicy_steps)
+        guidance = settings["guidance"] if cfg.onpolicy_guidance is None else cfg.onpolicy_guidance
+        return TeacherSolver(self.backbone, self.backbone.transformer, grid, guidance, uncond, cfg.onpolicy_steps)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
@@ -194,7 +197,8 @@ class Distiller:
             loss = loss + cfg.lambda_adv * l_g
             logs["gen"] = l_g.item()
             disc_inputs = (l_k, text, cond, l_gen.detach(), g_text, g_cond)
-        if self.solver is not None:  # Eq. 6 from the student's own l^gen_{t'_{k+1}} (ours)
+        if self.solver is not None and (not cfg.onpolicy_keys or k in cfg.onpolicy_keys):
+            # Eq. 6 from the student's own l^gen_{t'_{k+1}} (ours), on every key interval or the chosen ones
             target = self.solver(g_lat, t_k1, t_k, g_text, g_cond)
             l_on = trajectory_loss(v[b:], target, g_lat, torch.tensor([t_k]), torch.tensor([t_k1])).mean()
             logs["onpolicy"] = l_on.item()
