@@ -265,8 +265,9 @@ def speed_section(threads: int, clips: int) -> str:
 
 KEPT = "The sections from Table 3 on are kept from an earlier run"  # --main-only's provenance line
 SPEED = "## Table 2:"  # the speed section's header (kept as it is with --keep-speed)
-KEPT_SPEED = ("Kept from the file's previous run (`--keep-speed`: the same teacher and student weights, timed on an "
-              "idle machine; not timed again).")
+KEPT_SPEED_PREFIX = "Kept from the file's previous run (`--keep-speed`"
+KEPT_SPEED = (f"{KEPT_SPEED_PREFIX}: the same architectures, step counts and CFG, so the same work per clip whatever "
+              "the weights; timed on an idle machine, not timed again).")
 
 
 def kept_speed(old: str) -> str:
@@ -275,10 +276,11 @@ def kept_speed(old: str) -> str:
     start = old.index(SPEED)
     end = old.find("\n## ", start + len(SPEED))
     header, _, body = old[start:end if end >= 0 else len(old)].rstrip().partition("\n")
-    body = "\n".join(line for line in body.splitlines() if not line.startswith(KEPT))  # not --main-only's line
-    if KEPT_SPEED in body:  # kept once already: as it is
-        return f"{header}\n{body.rstrip()}"
-    return "\n".join([header, "", KEPT_SPEED, body.rstrip()])
+    lines = [line for line in body.splitlines() if not line.startswith(KEPT)]  # not --main-only's line
+    if any(line.startswith(KEPT_SPEED_PREFIX) for line in lines):  # kept before: one line says so, in today's words
+        lines = [KEPT_SPEED if line.startswith(KEPT_SPEED_PREFIX) else line for line in lines]
+        return "\n".join([header, *lines]).rstrip()
+    return "\n".join([header, "", KEPT_SPEED, "\n".join(lines).rstrip()])
 
 
 def kept_ablations(old: str) -> list[str]:

@@ -253,6 +253,8 @@ def test_keep_speed_carries_table_2_over_with_a_line_that_says_so(monkeypatch):
     assert paper_tables.kept_speed(old.split("## Table 3")[0]).splitlines()[-1] == "| 1.0x |"  # the last section
     again = paper_tables.kept_speed("# Results\n\n" + "\n".join(kept) + "\n\n## Table 3\nt3\n")
     assert again == "\n".join(kept)  # kept twice: still one line saying so
+    worded_before = "\n".join(kept).replace(paper_tables.KEPT_SPEED, f"{paper_tables.KEPT_SPEED_PREFIX}: old words).")
+    assert paper_tables.kept_speed(f"# Results\n\n{worded_before}\n\n## Table 3\nt3\n") == "\n".join(kept)  # reworded
     after_main_only = old.replace("## Table 3", f"{paper_tables.KEPT} (...): an older run\n\n## Table 3")
     assert paper_tables.kept_speed(after_main_only) == paper_tables.kept_speed(old)  # its provenance is not kept
 
