@@ -103,12 +103,13 @@ def test_student_is_a_stock_folder_that_runs_5_steps_without_cfg(tmp_path):
 @pytest.mark.skipif(not (ASSETS / "student" / "accvideo.json").exists(), reason="no shipped student")
 def test_student_follows_the_teacher_closer_than_its_starting_point(text_encoder):
     """Same 5 NFE: the student lands nearer teacher@50 (same noise) than the teacher it started from does at
-    5 steps without CFG, which is what distillation bought."""
+    5 steps without CFG, in pixels and in what the judge reads, which is what distillation bought."""
     from accvideo.evaluation.fidelity import teacher_fidelity
     from accvideo.pipeline import VideoGenerator
     from accvideo.quality import eval_prompts
+    from accvideo.shapes.judge import judge_clip, same_reading
 
-    prompts = eval_prompts(6)
+    prompts = eval_prompts(24)
     teacher = VideoGenerator.from_folder("teacher", text_encoder=text_encoder)
     student = VideoGenerator.from_folder("student", text_encoder=text_encoder, vae=teacher.vae)
     args = ([p.prompt for p in prompts], [p.seed for p in prompts])
@@ -119,8 +120,14 @@ def test_student_follows_the_teacher_closer_than_its_starting_point(text_encoder
     fidelity = lambda clips: [teacher_fidelity(a, b) for a, b in zip(clips, reference)]  # noqa: E731
     ssim_student = np.mean([f["teacher_ssim"] for f in fidelity(out.frames)])
     ssim_start = np.mean([f["teacher_ssim"] for f in fidelity(start.frames)])
-    print(f"teacher SSIM: student {ssim_student:.3f}, teacher at 5 steps without CFG {ssim_start:.3f}")
-    assert ssim_student > ssim_start + 0.02  # these 6 prompts: 0.911 against 0.858 (session 8 student: 0.896)
+    agree = lambda clips: np.mean([same_reading(judge_clip(a), judge_clip(b)) for a, b in zip(clips, reference)])  # noqa: E731
+    agree_student, agree_start = agree(out.frames), agree(start.frames)
+    print(f"teacher SSIM: student {ssim_student:.3f}, teacher at 5 steps without CFG {ssim_start:.3f}; "
+          f"same reading as teacher@50: {agree_student:.2f} against {agree_start:.2f}")
+    # these 24 prompts, session-18 student: SSIM 0.898 against 0.859, same reading 0.79 against 0.46
+    # (session-11 student: 0.909 and 0.75; on the first 6 prompts alone the session-18 student's SSIM is 0.872)
+    assert ssim_student > ssim_start + 0.02
+    assert agree_student > agree_start + 0.2
 
 
 FEW_STEP = [m for m in (3, 2, 1) if (ASSETS / f"student-m{m}" / "accvideo.json").exists()]
