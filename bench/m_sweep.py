@@ -95,7 +95,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lr-heads", type=float, default=5e-4)
     p.add_argument("--recipe", default=SHIPPED_RECIPE,
-                   help="the other `accvideo distill` flags every student gets (default: the shipped student's)")
+                   help="the other `accvideo distill` flags every student gets (default: the shipped 5-step "
+                        "student's less --exclude and the on-policy term)")
     p.add_argument("--prompts", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--work", default="runs/m_sweep")

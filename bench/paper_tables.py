@@ -38,8 +38,9 @@ GPU_SECTION = "## GPU speed"  # sections bench/gpu_speed.py appends; kept when t
 FEWER_STEPS = "## Fewer steps than the paper"  # the section bench/m_sweep.py writes (before the GPU one); kept too
 ABLATIONS = "## Table 3: ablations"  # where the ablation sections start (kept as they are by --main-only)
 
-# The shipped student's `accvideo distill` flags beside --iters/--lr/--lr-heads (assets/student/README.md); every
-# ablation student gets them, so that "full" is the shipped recipe and each variant differs from it in one thing
+# The shipped student's `accvideo distill` flags beside --iters/--lr/--lr-heads, less its --exclude and on-policy
+# term (assets/student/README.md; the session-11 recipe): every ablation student gets them, so that "full" is that
+# recipe and each variant differs from it in one thing (the on-policy term needs the queues --no-adv drops)
 SHIPPED_RECIPE = "--batch-size 8 --ema 0 --traj-norm first --checkpoint-every 25"
 # Table 3 and 4 variants: name -> (description, `accvideo distill` flags)
 VARIANTS = {
@@ -358,7 +359,8 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lr-heads", type=float, default=5e-4)
     p.add_argument("--recipe", default=SHIPPED_RECIPE,
-                   help="further `accvideo distill` flags every ablation student gets (default: the shipped student's)")
+                   help="further `accvideo distill` flags every ablation student gets (default: SHIPPED_RECIPE, the "
+                        "shipped student's less --exclude and the on-policy term)")
     p.add_argument("--prompts", type=int, default=50)
     p.add_argument("--extrapolation-prompts", type=int, default=24)
     p.add_argument("--speed-clips", type=int, default=4)

@@ -79,6 +79,9 @@ class Distiller:
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
                                           self.teacher.settings.shift, self.teacher.settings.guidance,
                                           cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
+        if any(k >= self.m for k in cfg.onpolicy_keys):
+            raise ValueError(f"onpolicy_keys {list(cfg.onpolicy_keys)} names an interval this run lacks: "
+                             f"m = {self.m} has k = 0 .. {self.m - 1}")
         self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
         torch.manual_seed(cfg.seed)
         student = new_student(teacher, self.backbone.feature_blocks, cfg.lora_rank).train()  # line 1: beta <- theta
@@ -86,9 +89,6 @@ class Distiller:
             student.enable_gradient_checkpointing()
         self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
         self.solver = self.teacher_solver(cfg, encoder) if cfg.onpolicy else None
-        if any(k >= self.m for k in cfg.onpolicy_keys):
-            raise ValueError(f"onpolicy_keys {list(cfg.onpolicy_keys)} names an interval this run lacks: "
-                             f"m = {self.m} has k = 0 .. {self.m - 1}")
         heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
