@@ -2,6 +2,7 @@
 
 T2V: how often the clip judge reads the prompt's colour, shape and motion (and size, background) back.
 I2V: frame-0 PSNR against the given first frame, and how often the motion is right.
+Both: shape fidelity (accvideo.shapes.outline), beside its ceiling: the rendered clips through the model's VAE.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tqdm.auto import tqdm
 from accvideo.shapes import caption, random_spec, render, split_seeds
 from accvideo.shapes.judge import (BAR_ATTRIBUTES, attribute_rates, attribute_report, judge_clip, psnr,
                                    shape_misreads)
+from accvideo.shapes.outline import shape_fidelity
 from accvideo.shapes.spec import BASE_SIZE
 
 ATTRIBUTES = ("colour", "shape", "motion", "size", "background")  # what measure() reports
@@ -46,8 +48,8 @@ def eval_prompts(n: int, offset: int = 0, n_objects: int | None = 1, size: int =
 def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, guidance: float | None = None,
             batch_size: int = 20, desc: str = "eval") -> dict:
     """Generate every prompt and judge it; returns rates in [0, 1], for I2V frame-0 PSNR in dB, and how often each
-    shape was misread ("shape_misread": {"circle as square": count, ...})."""
-    reports, misreads, psnrs, seconds = [], [], [], 0.0
+    shape was misread ("shape_misread": {"circle as square": count, ...}), and the mean shape fidelity."""
+    reports, misreads, psnrs, outlines, seconds = [], [], [], [], 0.0
     for i in tqdm(range(0, len(prompts), batch_size), desc=desc):
         chunk = prompts[i : i + batch_size]
         images = np.stack([p.first_frame for p in chunk]) if task == "i2v" else None
@@ -58,11 +60,13 @@ def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, 
             judged = judge_clip(clip)
             reports.append(attribute_report(judged, p.spec))
             misreads += shape_misreads(judged, p.spec)
+            outlines.append(shape_fidelity(clip, p.spec))
             if task == "i2v":
                 psnrs.append(psnr(clip[0], p.first_frame))
     rates = attribute_rates(reports, ATTRIBUTES, all_of=BAR_ATTRIBUTES)
     figures = {f"{a}_right": rates[a] for a in ATTRIBUTES}
     figures["all_three_right"] = rates["all"]
+    figures["shape_fidelity"] = float(np.nanmean(outlines))
     figures["seconds_per_clip"] = seconds / len(prompts)
     figures["nfe"] = out.nfe
     figures["clips"] = len(prompts)
@@ -71,3 +75,14 @@ def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, 
         finite = np.minimum(np.array(psnrs), 100.0)
         figures["frame0_psnr_db"] = float(np.mean(finite))
     return figures
+
+
+def fidelity_ceiling(backbone, prompts: list[EvalPrompt], batch_size: int = 20) -> float:
+    """Mean shape fidelity of the prompts' rendered clips passed through the backbone's VAE (encode, decode): the
+    best a model decoding with that VAE can reach."""
+    scores = []
+    for i in range(0, len(prompts), batch_size):
+        chunk = prompts[i : i + batch_size]
+        clips = backbone.decode(backbone.encode_video(np.stack([render(p.spec) for p in chunk])))  # (b, F, H, W, 3)
+        scores += [shape_fidelity(clip, p.spec) for clip, p in zip(clips, chunk)]
+    return float(np.nanmean(scores))

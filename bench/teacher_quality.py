@@ -24,7 +24,7 @@ import json
 import torch
 
 from accvideo.pipeline import VideoGenerator
-from accvideo.quality import eval_prompts, measure
+from accvideo.quality import eval_prompts, fidelity_ceiling, measure
 from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS
 
 STYLES = {"canonical": "canonical", "fine": "fine", "mix": None}  # --styles name -> eval_prompts(style=)
@@ -53,6 +53,8 @@ def main() -> None:
     results = {}
     for style in styles:
         prompts = eval_prompts(args.n, offset=args.offset, style=STYLES[style])
+        if "shape_fidelity_ceiling" not in results:  # the captions' style does not change the rendered clips
+            results["shape_fidelity_ceiling"] = fidelity_ceiling(gen.backbone, prompts, args.batch_size)
         for task in args.tasks.split(","):
             for steps in (int(s) for s in args.steps.split(",")):
                 key = f"{task}-{style}@{steps}"

@@ -17,7 +17,7 @@ from accvideo.evaluation.specs import parse_specs
 from accvideo.pipeline import SamplingSettings, VideoGenerator
 
 RATES = ("attribute_accuracy", "colour_accuracy", "shape_accuracy", "motion_accuracy", "size_accuracy",
-         "background_accuracy", "count_accuracy", "subject_consistency")
+         "background_accuracy", "count_accuracy", "subject_consistency", "shape_fidelity")
 NON_NEGATIVE = ("frechet_distance", "temporal_flicker", "sharpness", "seconds_per_clip")
 
 
@@ -57,6 +57,8 @@ def test_eval_writes_json_markdown_and_html(main, count_loads, tiny_model_dir, t
     report = json.loads((out / "metrics.json").read_text())
     config, results = report["config"], report["results"]
     assert config["reference"] == specs[0] and config["eval_seeds"] == [1_000_007, 1_000_009]
+    ceiling = config["shape_fidelity_ceiling"]  # the rendered clips through the tiny (random) VAE
+    assert ceiling["vae_of"] == specs[0] and 0.0 <= ceiling["value"] < 0.5
     assert list(results) == specs
     for spec, steps in zip(specs, (4, 1)):
         assert list(results[spec]) == ["t2v", "i2v"]
@@ -72,6 +74,7 @@ def test_eval_writes_json_markdown_and_html(main, count_loads, tiny_model_dir, t
         assert results[specs[0]][task]["teacher_psnr_db"] == PSNR_CAP_DB
         assert results[specs[1]][task]["teacher_psnr_db"] < PSNR_CAP_DB
     markdown = (out / "metrics.md").read_text()
+    assert f"Shape fidelity ceiling (the prompts' rendered clips through {specs[0]}'s VAE): " in markdown
     rows = [line for line in markdown.splitlines() if line.startswith("| ")]
     for spec in specs:
         assert sum(row.startswith(f"| {spec} | ") for row in rows) == 2  # one row per task table

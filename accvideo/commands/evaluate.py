@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from accvideo.evaluation.report import write_report
     from accvideo.evaluation.runner import evaluate, load_generators
     from accvideo.evaluation.specs import SpecError, parse_specs, pick_reference
-    from accvideo.quality import eval_prompts
+    from accvideo.quality import eval_prompts, fidelity_ceiling
     from accvideo.shapes.spec import EVAL_SEEDS
 
     if args.prompts < 1:
@@ -46,11 +46,14 @@ def run(args: argparse.Namespace) -> int:
     generators = load_generators(specs, device=args.device)
     tasks = TASK_CHOICES[args.task]
     results = evaluate(specs, generators, prompts, tasks, reference, batch_size=args.batch_size)
+    first = reference or specs[0]
+    ceiling = fidelity_ceiling(generators[first.folder.resolve()].backbone, prompts, args.batch_size)
     config = {
         "models": {s.text: {"folder": str(s.folder), "kind": s.kind, "steps": s.steps} for s in specs},
         "reference": reference.text if reference else None,
         "prompts": args.prompts, "seed": args.seed, "size": args.size, "objects": args.objects, "tasks": list(tasks),
         "eval_seeds": [prompts[0].seed, prompts[-1].seed], "device": args.device,
+        "shape_fidelity_ceiling": {"value": ceiling, "vae_of": first.text},
     }
     for path in write_report(results, config, Path(args.out)):
         print(f"wrote {path}")

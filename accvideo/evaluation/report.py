@@ -38,6 +38,7 @@ COLUMNS = (
     Column("temporal_flicker", "flicker (RGB)", "lower", 2),
     Column("subject_consistency", "subject consistency", "higher", 3),
     Column("sharpness", "sharpness (rendered = 1)", "higher", 3),
+    Column("shape_fidelity", "shape fidelity", "higher", 3),
     Column("teacher_psnr_db", "teacher PSNR (dB)", "higher", 2),
     Column("teacher_ssim", "teacher SSIM", "higher", 3),
     Column("frame0_psnr_db", "frame-0 PSNR (dB)", "higher", 2),
@@ -82,6 +83,10 @@ def write_markdown(results: Results, config: dict, path: Path) -> None:
              f"{config['prompts']} eval prompts (seeds {config['eval_seeds'][0]} to {config['eval_seeds'][1]}), "
              f"teacher fidelity against {config['reference'] or 'no reference (no teacher at full steps given)'}. "
              "↑ higher is better, ↓ lower is better; sharpness is edge energy over the rendered clip's.", ""]
+    ceiling = config.get("shape_fidelity_ceiling")
+    if ceiling:
+        parts += [f"Shape fidelity ceiling (the prompts' rendered clips through {ceiling['vae_of']}'s VAE): "
+                  f"{ceiling['value']:.3f}.", ""]
     for task in _tasks(results):
         parts += [f"## {TASK_TITLES.get(task, task)} ({task})", "", markdown_table(results, task), ""]
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -25,6 +25,7 @@ from accvideo.pipeline import VideoGenerator
 from accvideo.quality import EvalPrompt
 from accvideo.shapes import render
 from accvideo.shapes.judge import attribute_report, judge_clip
+from accvideo.shapes.outline import shape_fidelity
 
 TASKS = ("t2v", "i2v")
 PER_CLIP = "per_clip"  # the key, beside a spec and task's summary metrics, of its per-prompt values
@@ -71,6 +72,7 @@ def score_clip(clip: np.ndarray, prompt: EvalPrompt, rendered_energy: float, tas
         "subject_area_cv": subject.area_cv,
         "subject_colour_drift": subject.colour_drift,
         "sharpness": sharpness(clip, rendered_energy),
+        "shape_fidelity": shape_fidelity(clip, prompt.spec),
     }
     if task == "i2v":
         row["frame0_psnr_db"] = capped_psnr(clip[0], prompt.first_frame)
