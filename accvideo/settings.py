@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from accvideo import validation
 from accvideo.schedules import TEACHER_STEPS, flow_sigmas
 
 SETTINGS_FILE = "accvideo.json"
@@ -61,21 +62,61 @@ class SamplingSettings:
 
     @classmethod
     def load(cls, folder: Path) -> SamplingSettings:
-        """Read accvideo.json from a model folder; ValueError naming the file when it is not valid."""
+        """Read accvideo.json from a model folder; ValueError naming the file and field when it is not valid."""
         from dataclasses import fields
 
         path = Path(folder) / SETTINGS_FILE
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from err
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a JSON object")
+        data = validation.json_object(path)
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
             raise ValueError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+        check_fields(data, str(path))
+        if data.get("base"):
+            check_base_chain(Path(folder))
         return cls(**data)
 
     def save(self, folder: Path) -> None:
         """Write accvideo.json into a model folder."""
         (folder / SETTINGS_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")
+
+
+def check_fields(data: dict, where: str) -> None:
+    """accvideo.json's values, each of its type and range (accvideo.validation), before any is used."""
+    name = lambda key: f"{where}: {key}"  # noqa: E731
+    if "kind" in data and data["kind"] not in ("teacher", "student"):
+        raise validation.InvalidInput(f"{name('kind')} must be 'teacher' or 'student', got {data['kind']!r}")
+    if "steps" in data:
+        validation.steps(name("steps"), data["steps"])
+    if "shift" in data:
+        validation.number(name("shift"), data["shift"], above=0.0)
+    for key in ("guidance", "embedded_guidance"):
+        if data.get(key) is not None:
+            validation.guidance(name(key), data[key])
+    for key in ("height", "width", "frames"):
+        if key in data:
+            validation.whole(name(key), data[key], low=1)
+    for key in ("vae", "text_encoder", "backbone", "pipeline", "lora", "base"):
+        if data.get(key) is not None:
+            validation.text(name(key), data[key])
+    if data.get("sigmas") is not None:
+        if not isinstance(data["sigmas"], list) or len(data["sigmas"]) < 2:
+            raise validation.InvalidInput(f"{name('sigmas')} must be a list of at least two numbers")
+        for sigma in data["sigmas"]:
+            validation.number(name("sigmas"), sigma, 0.0, 1.0)
+
+
+def check_base_chain(folder: Path) -> None:
+    """A LoRA student's `base` leads to a teacher, never back to a folder already on the way (a cycle)."""
+    seen, current = {folder.resolve()}, folder
+    while True:
+        try:
+            base = json.loads((current / SETTINGS_FILE).read_text()).get("base")
+        except (OSError, ValueError, AttributeError):  # the next folder's own load reports it
+            return
+        if not base:
+            return
+        current = (current / str(base)).resolve()
+        if current in seen:
+            raise validation.InvalidInput(f"{folder / SETTINGS_FILE}: 'base' leads back to {current}: a LoRA "
+                                          "student's base must be its teacher's folder")
+        seen.add(current)

@@ -10,6 +10,19 @@ import numpy as np
 from accvideo.shapes.spec import FPS
 
 
+def replace_file(tmp: Path, path: Path) -> None:
+    """Rename a finished temporary file to `path`, only over nothing or a regular file (never a device, FIFO,
+    socket, folder or link that appeared there since the command checked it)."""
+    from accvideo.validation import output_file
+
+    try:
+        output_file(path)
+    except ValueError:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
 def write_mp4(path: str | Path, frames: np.ndarray, fps: int = FPS) -> Path:
     """Write uint8 frames (F, H, W, 3) as H.264 mp4; a temporary name then rename, so no partial file remains."""
     import imageio.v2 as imageio
@@ -24,7 +37,7 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int = FPS) -> Path:
                                 ffmpeg_params=["-pix_fmt", "yuv420p"], ffmpeg_log_level="error") as writer:
             for frame in frames:
                 writer.append_data(frame)
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -60,5 +73,5 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial.png")
     Image.fromarray(image).save(tmp)
-    os.replace(tmp, path)
+    replace_file(tmp, path)
     return path

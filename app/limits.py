@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from accvideo import validation
 from accvideo.shapes.spec import check_geometry
+from accvideo.validation import InvalidInput
 
 MAX_SIDE = 256  # px, height and width, on the miniature (the Shapes world's own maximum)
 MAX_FRAMES = 33  # frames per clip (1 + 4k), on the miniature
@@ -23,8 +26,12 @@ MAX_SEED = 2**31 - 1  # seeds are non-negative 31-bit integers
 MAX_PROMPT_CHARS = 500  # longer prompts are refused (the text encoder truncates anyway)
 
 
-class RequestError(ValueError):
+class RequestError(InvalidInput):
     """A request the studio refuses; the message says why and what to do instead."""
+
+
+NOT_UPLOADED = ("the first frame must be an image uploaded to the studio: upload a PNG (or JPEG, WebP) of the "
+                "clip's size")
 
 
 @dataclass(frozen=True)
@@ -61,20 +68,50 @@ class Request:
 
 
 def as_int(name: str, value) -> int:
-    """A whole number from a UI field (None, floats like 5.0 and numeric strings allowed); RequestError otherwise."""
+    """A whole number from a UI field (floats like 5.0 and numeric strings allowed); RequestError otherwise."""
     try:
-        number = float(value)
+        return validation.loose_whole(name, value)
+    except InvalidInput as err:
+        raise RequestError(str(err)) from err
+
+
+def as_number(name: str, value) -> float:
+    """A number from a UI field (numeric strings allowed); its range is checked by the caller."""
+    try:
+        return float(value)
     except (TypeError, ValueError) as err:
-        raise RequestError(f"{name} must be a whole number, got {value!r}") from err
-    if not number.is_integer():
-        raise RequestError(f"{name} must be a whole number, got {value!r}")
-    return int(number)
+        raise RequestError(f"{name} must be a number, got {value!r}") from err
 
 
 def check_steps(name: str, steps: int) -> None:
     """1 <= steps <= MAX_STEPS."""
-    if not 1 <= steps <= MAX_STEPS:
-        raise RequestError(f"{name} must be from 1 to {MAX_STEPS}, got {steps}")
+    try:
+        validation.steps(name, steps, MAX_STEPS)
+    except InvalidInput as err:
+        raise RequestError(str(err)) from err
+
+
+def uploaded_file(payload, uploads: Path) -> Path:
+    """The file an unprocessed gr.Image value names, only if it lies in Gradio's upload cache `uploads` (links
+    resolved): a server path named in a raw API call is refused, with one message whether it exists or not."""
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    if not isinstance(path, str) or not path:
+        raise RequestError(NOT_UPLOADED)
+    try:
+        real, root = Path(path).resolve(strict=True), uploads.resolve()
+    except (OSError, RuntimeError, ValueError) as err:  # missing, a link loop, a NUL byte
+        raise RequestError(NOT_UPLOADED) from err
+    if real == root or not real.is_relative_to(root) or not real.is_file():
+        raise RequestError(NOT_UPLOADED)
+    return real
+
+
+def check_image_size(image_width: int, image_height: int, height: int, width: int) -> None:
+    """A first frame is not resized: it must be exactly the clip's size."""
+    if (image_height, image_width) != (height, width):
+        raise RequestError(f"the first frame is {image_width} x {image_height} px but the clip is {width} x "
+                           f"{height}: upload a {width} x {height} image, pick a Shapes world clip, or change the "
+                           "clip size in Settings")
 
 
 def check_geometry_caps(height: int, width: int, frames: int, caps: Caps = MINIATURE_CAPS) -> None:
@@ -96,10 +133,7 @@ def check_image(image: np.ndarray | None, height: int, width: int) -> None:
         raise RequestError("image to video needs a first frame: upload one, or pick a Shapes world clip")
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise RequestError(f"the first frame must be an RGB image, got an array {image.dtype} {image.shape}")
-    if image.shape[:2] != (height, width):
-        raise RequestError(f"the first frame is {image.shape[1]} x {image.shape[0]} px but the clip is {width} x "
-                           f"{height}: upload a {width} x {height} image, pick a Shapes world clip, or change the "
-                           "clip size in Settings")
+    check_image_size(image.shape[1], image.shape[0], height, width)
 
 
 def make_request(prompt: str | None, seed, teacher_steps, student_steps, guidance, height, width, frames,
@@ -113,17 +147,14 @@ def make_request(prompt: str | None, seed, teacher_steps, student_steps, guidanc
     if len(prompt) > MAX_PROMPT_CHARS:
         raise RequestError(f"the prompt is {len(prompt)} characters; the studio takes at most {MAX_PROMPT_CHARS}")
     seed = as_int("seed", seed)
-    if not 0 <= seed <= MAX_SEED:
-        raise RequestError(f"seed must be from 0 to {MAX_SEED}, got {seed}")
     teacher_steps, student_steps = as_int("teacher steps", teacher_steps), as_int("student steps", student_steps)
-    check_steps("teacher steps", teacher_steps)
-    check_steps("student steps", student_steps)
     try:
-        guidance = float(guidance)
-    except (TypeError, ValueError) as err:
-        raise RequestError(f"guidance must be a number, got {guidance!r}") from err
-    if not 1.0 <= guidance <= MAX_GUIDANCE:
-        raise RequestError(f"guidance must be from 1 (off) to {MAX_GUIDANCE:g}, got {guidance:g}")
+        validation.seed("seed", seed, MAX_SEED)
+        check_steps("teacher steps", teacher_steps)
+        check_steps("student steps", student_steps)
+        guidance = validation.guidance("guidance", as_number("guidance", guidance), 1.0, MAX_GUIDANCE)
+    except InvalidInput as err:
+        raise RequestError(str(err)) from err
     height, width, frames = as_int("height", height), as_int("width", width), as_int("frames", frames)
     check_geometry_caps(height, width, frames, caps)
     if image_to_video:

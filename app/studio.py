@@ -7,19 +7,25 @@ shows only when both models can do its task (Wan2.1 T2V takes no first frame, Wa
 On the miniature, sample prompts and first frames (assets/samples) sit under each tab as examples; the first
 click on one generates, later clicks are served from the runner's memory (gradio's own example cache would write
 to .gradio/ under the working directory, i.e. the repo). Events take the raw UI values (preprocess=False), so
-app.limits is the one gate with one kind of message, and a first frame is read as `accvideo generate` reads it.
+app.limits is the one gate with one kind of message; a first frame is read only from Gradio's upload cache (never
+a server path named in an API call), its size from its header before its pixels, as `accvideo generate` does.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 
+from accvideo import validation
 from accvideo.analysis import upscale
+from accvideo.validation import ImageTooLarge, InvalidInput
 from accvideo.video import read_image
-from app.limits import MAX_GUIDANCE, MAX_STEPS, RequestError, as_int, check_geometry_caps, make_request
+from app.limits import (MAX_GUIDANCE, MAX_STEPS, RequestError, as_int, check_geometry_caps, check_image,
+                        check_image_size, make_request, uploaded_file)
 from app.runner import Comparison, StudioRunner
 from app.samples import SAMPLES, SHAPES_CLIPS, i2v_samples, shapes_first_frame, t2v_samples
 from app.trajectory import TrajectoryPanel, describe, grid
@@ -31,19 +37,28 @@ CACHE_CLEANUP = (600, 3600)  # every 10 min, delete gradio's served files older 
 VIDEO_HEIGHT = 320  # px on the page (the browser scales the clip up)
 VIEW_SCALE = 4  # trajectory tiles are enlarged this much (nearest neighbour)
 HOST, PORT = "127.0.0.1", 7860
+UNREADABLE = "the first frame is not a readable image: upload a PNG (or JPEG, WebP) of the clip's size"
 
 
-def _first_frame(payload) -> np.ndarray | None:
-    """An unprocessed gr.Image value (a dict naming the uploaded file, or None) -> uint8 (H, W, 3) RGB, read as
-    `accvideo generate --image` reads it; an unreadable file is a RequestError."""
+def _first_frame(payload, uploads: Path, height: int, width: int) -> np.ndarray:
+    """An unprocessed gr.Image value (a dict naming a file in Gradio's upload cache `uploads`) -> uint8 (H, W, 3)
+    RGB of the clip's size, read as `accvideo generate --image` reads it; anything else is a RequestError."""
     if payload is None:
-        return None
-    path = payload.get("path") if isinstance(payload, dict) else payload
+        check_image(None, height, width)  # "needs a first frame"
+    path = uploaded_file(payload, uploads)
     try:
-        return read_image(path)
-    except (ValueError, TypeError) as err:
-        raise RequestError("the first frame is not a readable image: upload a PNG (or JPEG, WebP) of the clip's "
-                           "size") from err
+        size = validation.image_size(path, "the first frame")  # the header alone
+    except ImageTooLarge as err:
+        raise RequestError("the first frame is far larger than any clip: upload a PNG of the clip's size") from err
+    except InvalidInput as err:
+        raise RequestError(UNREADABLE) from err
+    check_image_size(*size, height, width)
+    try:
+        image = read_image(path)
+    except ValueError as err:
+        raise RequestError(UNREADABLE) from err
+    check_image(image, height, width)
+    return image
 
 
 def _videos(runner: StudioRunner, result: Comparison) -> tuple[str, str, str, str, str]:
@@ -61,13 +76,16 @@ def _progress(progress: gr.Progress):
     return lambda fraction, text: progress(fraction, desc=text)
 
 
-def _compare(runner: StudioRunner, progress: gr.Progress, *values, image=None, image_to_video: bool = False,
+def _compare(runner: StudioRunner, progress: gr.Progress, *values, image=None, uploads: Path | None = None,
              cache: bool = False) -> tuple[str, str, str, str, str]:
-    """Validate the raw UI values, run both sides, write the clips; refusals become a visible gr.Error."""
+    """Validate the raw UI values (and, for image to video, the first frame uploaded into `uploads`), run both
+    sides, write the clips; refusals become a visible gr.Error."""
     try:
-        request = make_request(*values, image=_first_frame(image), image_to_video=image_to_video, caps=runner.caps)
+        request = make_request(*values, caps=runner.caps)
+        if uploads is not None:
+            request = replace(request, image=_first_frame(image, uploads, request.height, request.width))
         return _videos(runner, runner.compare(request, _progress(progress), cache=cache))
-    except RequestError as err:
+    except InvalidInput as err:
         raise gr.Error(str(err), print_exception=False) from err
 
 
@@ -144,6 +162,7 @@ def _text_to_video_tab(runner: StudioRunner, settings: list) -> None:
 
 def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
     height, width, frames = settings[3:]
+    uploads = Path(get_upload_folder())  # where Gradio puts uploads and example files: the only files read
     with gr.Tab("Image to video", id="i2v"):
         with gr.Row():
             image = gr.Image(label="first frame (exactly the clip's size; not resized)", type="filepath",
@@ -163,7 +182,7 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
                 size = as_int("height", height), as_int("width", width), as_int("frames", frames)
                 check_geometry_caps(*size, runner.caps)
                 first, caption, clip_seed = shapes_first_frame(as_int("Shapes world clip #", index), *size)
-            except (RequestError, ValueError, TypeError) as err:
+            except (InvalidInput, ValueError, TypeError) as err:
                 raise gr.Error(str(err), print_exception=False) from err
             return first, caption, clip_seed
 
@@ -171,10 +190,10 @@ def _image_to_video_tab(runner: StudioRunner, settings: list) -> None:
                            progress=gr.Progress(track_tqdm=True)):
             """Teacher and student clips from one first frame and prompt (named parameters: the API shows them)."""
             return _compare(runner, progress, prompt, seed, teacher_steps, student_steps, guidance, height, width,
-                            frames, image=image, image_to_video=True)
+                            frames, image=image, uploads=uploads)
 
         def cached(image, prompt, seed, *rest, progress=gr.Progress(track_tqdm=True)):
-            return _compare(runner, progress, prompt, seed, *rest, image=image, image_to_video=True, cache=True)
+            return _compare(runner, progress, prompt, seed, *rest, image=image, uploads=uploads, cache=True)
 
         pick.click(shapes_frame, [clip, height, width, frames], [image, prompt, seed], api_name="shapes_frame",
                    preprocess=False)
@@ -224,7 +243,7 @@ def _trajectory_tab(runner: StudioRunner, settings: list) -> None:
             try:
                 request = make_request(prompt, seed, *rest, caps=runner.caps)
                 result = runner.trajectory(request, _progress(progress))
-            except RequestError as err:
+            except InvalidInput as err:
                 raise gr.Error(str(err), print_exception=False) from err
             m, f = result.points - 1, result.teacher.shape[1] - 1
             return (result, *_view(result, m, 0), describe(result), gr.Slider(maximum=m, value=m),

@@ -164,7 +164,7 @@ CASES = {
     "distill-pickle": "older version", "teacher-steps-0": "steps must be at least 1", "teacher-lr-nan": "lr must be",
     "teacher-preset": "unknown preset 'huge'", "teacher-data-pickle": "older version",
     "teacher-resume-pickle": "older version", "vae-steps-0": "steps must be at least 1",
-    "vae-batch-0": "batch_size must be at least 1", "vae-resume-pickle": "older version",
+    "vae-batch-0": "--batch-size must be at least 1", "vae-resume-pickle": "older version",
 }
 
 

@@ -2,7 +2,7 @@
 
 generate, train-vae, train-teacher, average-weights, synvid, distill, eval, studio. Bad input ends with a one-line
 error on stderr and exit code 2, before any model loads and without leaving a partial output file. Nothing below
-this package imports it.
+this package imports it. Ctrl-C ends with one line saying what was kept, and exit code 130.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from accvideo.commands.common import EXIT_BAD_INPUT, BadInput
+from accvideo.commands.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BadInput, Interrupted
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,18 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (generate, train, synvid, distill, studio, evaluate):
         module.add_parser(sub)
     return p
+
+
+def nothing_kept(args: argparse.Namespace) -> str:
+    """What a command that names no `kept` of its own keeps when interrupted: nothing."""
+    return "nothing was written"
+
+
+def close_progress_bars() -> None:
+    """End the line of any progress bar left open, so the next message starts a line of its own."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ())):
+        bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,5 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except (BadInput, FileExistsError, FileNotFoundError) as err:
         print(f"accvideo: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (Interrupted, KeyboardInterrupt) as err:
+        kept = str(err) if isinstance(err, Interrupted) else getattr(args, "kept", nothing_kept)(args)
+        close_progress_bars()
+        print(f"accvideo: interrupted: {kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         warnings.formatwarning = shown  # in-process callers (tests, notebooks) keep their own format

@@ -7,45 +7,49 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
-import math
-import os
 import re
 import sys
 import typing
 from pathlib import Path
 
+from accvideo import validation
+from accvideo.validation import InvalidInput
+
 EXIT_BAD_INPUT = 2
-MAX_STEPS = 1000  # Euler steps a command accepts (the teacher takes schedules.TEACHER_STEPS)
-MAX_SEED = 2**63 - 1  # torch.Generator seeds are 64-bit
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports it
+
+BadInput = InvalidInput  # a user error: reported as one line, exit code 2 (validation raises the same class)
 
 
-class BadInput(Exception):
-    """A user error: reported as one line, exit code 2."""
+class Interrupted(Exception):
+    """Ctrl-C, caught where a command knows what it kept; the message says so (exit code 130)."""
 
 
 def check_seed(seed: int, what: str) -> None:
     """A seed torch.Generator takes: 0 <= seed <= 2**63 - 1."""
-    if not 0 <= seed <= MAX_SEED:
-        raise BadInput(f"{what} must be from 0 to {MAX_SEED}, got {seed}")
+    validation.seed(what, seed)
 
 
 def check_sampling(steps: int | None, guidance: float | None) -> None:
     """Steps in 1..MAX_STEPS, guidance a finite number >= 0."""
-    if steps is not None and not 1 <= steps <= MAX_STEPS:
-        raise BadInput(f"--steps must be from 1 to {MAX_STEPS}, got {steps}")
-    if guidance is not None and not (math.isfinite(guidance) and guidance >= 0):
-        raise BadInput(f"--guidance must be a finite number >= 0, got {guidance}")
+    if steps is not None:
+        validation.steps("--steps", steps)
+    if guidance is not None:
+        validation.guidance("--guidance", guidance)
 
 
 def check_writable(out: Path) -> None:
-    """A file path (not a folder) in a writable folder; an existing file is replaced, with a warning."""
-    if out.is_dir():
-        raise BadInput(f"output {out} is a folder; give a file name such as {out / 'clip.mp4'}")
-    parent = out.parent if str(out.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise BadInput(f"cannot write {out}: the folder {parent} is not writable")
+    """A file path in a writable folder: absent, or a regular file (replaced, with a warning); a folder, device,
+    FIFO, socket or link there is refused."""
+    validation.output_file(out, "output")
     if out.exists():
         print(f"accvideo: warning: replacing {out}", file=sys.stderr)
+
+
+def check_positive(args: argparse.Namespace, *names: str) -> None:
+    """Each named int flag is at least 1 (e.g. threads, batch_size)."""
+    for name in names:
+        validation.whole(flag(name), getattr(args, name), low=1)
 
 
 def open_model(name_or_path: str):
@@ -130,6 +134,15 @@ def config_from_args(cls: type, args: argparse.Namespace, **given):
         if isinstance(value, list):
             values[name] = tuple(value)
     try:
+        validation.shared_fields({**values, **given}, flag)
         return cls(**{**values, **given})
     except ValueError as err:
-        raise BadInput(str(err)) from err
+        raise BadInput(named_as_flag(str(err), cls)) from err
+
+
+def named_as_flag(message: str, cls: type) -> str:
+    """A config's message that starts with a field name ("lr must be ...") as the flag says it ("--lr ...")."""
+    first = message.split(" ", 1)[0]
+    if first in {f.name for f in dataclasses.fields(cls)}:
+        return flag(first) + message[len(first):]
+    return message

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from accvideo.commands.common import BadInput
+from accvideo import validation
+from accvideo.commands.common import BadInput, flag
 
 OBJECTS = {"1": 1, "2": 2, "mixed": None}  # --objects -> eval_prompts' n_objects (mixed: the world's 70 % / 30 %)
 TASK_CHOICES = {"t2v": ("t2v",), "i2v": ("i2v",), "both": ("t2v", "i2v")}
@@ -26,21 +27,20 @@ def run(args: argparse.Namespace) -> int:
     from accvideo.quality import eval_prompts, fidelity_ceiling
     from accvideo.shapes.spec import EVAL_SEEDS
 
-    if args.prompts < 1:
-        raise BadInput(f"--prompts must be at least 1, got {args.prompts}")
+    validation.whole("--prompts", args.prompts, 1, len(EVAL_SEEDS))
     if args.seed < 0 or args.seed + args.prompts > len(EVAL_SEEDS):
         raise BadInput(f"--seed must be from 0 to {len(EVAL_SEEDS) - args.prompts} (an offset into the eval seeds)")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise BadInput(f"--out {args.out} exists and is not a folder")
+    validation.output_folder(args.out, "--out")
     if args.size % 16 or not 32 <= args.size <= 256:
         raise BadInput(f"--size must be a multiple of 16 from 32 to 256, got {args.size}")
-    if args.batch_size < 1:
-        raise BadInput(f"--batch-size must be at least 1, got {args.batch_size}")
+    validation.shared_fields({"batch_size": args.batch_size, "threads": args.threads}, flag)
     try:
         specs = parse_specs(args.models)
         reference = pick_reference(specs, args.reference)
     except SpecError as err:
         raise BadInput(str(err)) from err
+    for spec in specs:
+        validation.steps(f"the steps of {spec.text!r}", spec.steps)
     torch.set_num_threads(args.threads)
     prompts = eval_prompts(args.prompts, offset=args.seed, n_objects=OBJECTS[args.objects], size=args.size)
     generators = load_generators(specs, device=args.device)

@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from accvideo.commands.common import (BadInput, add_memory_options, check_sampling, check_seed, check_writable,
-                                      load_options, open_model)
+from accvideo import validation
+from accvideo.commands.common import (BadInput, Interrupted, add_memory_options, check_sampling, check_seed,
+                                      check_writable, load_options, open_model)
 
 PROMPT_SUFFIXES = (".txt", ".jsonl")
 
@@ -26,40 +27,33 @@ class Job:
 def read_jobs(args: argparse.Namespace) -> list[Job]:
     """Turn --prompt / --prompts (.txt or .jsonl) into jobs, validating everything up front."""
     check_seed(args.seed, "--seed")
+    image = Path(args.image) if args.image else None
     if args.prompts is None:
         if args.prompt is None or not args.prompt.strip():
             raise BadInput("empty prompt: give --prompt TEXT or --prompts FILE")
-        image = Path(args.image) if args.image else None
         return [Job(args.prompt, args.seed, image, Path(args.output))]
     path = Path(args.prompts)
     if path.suffix not in PROMPT_SUFFIXES:
         raise BadInput(f"prompts file {path} must be .txt (one prompt per line) or .jsonl, "
                        f"not {path.suffix or 'no suffix'}")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = validation.input_file(path, "prompts file").read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise BadInput(f"cannot read prompts file {path}: {err.__class__.__name__}") from err
-    out_dir = Path(args.output_dir)
+    out_dir = validation.output_folder(args.output_dir, "--output-dir")
     jobs: list[Job] = []
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        seed = args.seed + len(jobs)
         if path.suffix == ".jsonl":
-            try:
-                obj = json.loads(line)
-                prompt, seed, image = obj["prompt"], int(obj.get("seed", args.seed + len(jobs))), obj.get("image")
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise BadInput(f"{path}:{lineno}: not a JSON object with a 'prompt' "
-                               f"({err.__class__.__name__})") from err
-            if not isinstance(prompt, str):
-                raise BadInput(f"{path}:{lineno}: 'prompt' must be a string, got {type(prompt).__name__}")
-            if not prompt.strip():
-                raise BadInput(f"{path}:{lineno}: empty prompt")
-            check_seed(seed, f"{path}:{lineno}: seed")
-            image_path = (path.parent / image) if image else (Path(args.image) if args.image else None)
+            record = validation.prompt_line(line, f"{path}:{lineno}")
+            prompt, seed = record["prompt"], seed if record["seed"] is None else record["seed"]
+            job_image = path.parent / record["image"] if record["image"] else image
         else:
-            prompt, seed, image_path = line.strip(), args.seed + len(jobs), Path(args.image) if args.image else None
-        jobs.append(Job(prompt, seed, image_path, out_dir / f"{len(jobs):04d}.mp4"))
+            prompt, job_image = line.strip(), image
+        check_seed(seed, f"{path}:{lineno}: seed")
+        jobs.append(Job(prompt, seed, job_image, out_dir / f"{len(jobs):04d}.mp4"))
     if not jobs:
         raise BadInput(f"no prompts in {path}")
     return jobs
@@ -67,7 +61,7 @@ def read_jobs(args: argparse.Namespace) -> list[Job]:
 
 def check_jobs(jobs: list[Job], height: int, width: int, frames: int, check_geometry) -> dict[Path, object]:
     """Validate the clip size (with the model's check) and every image before loading any model; returns the
-    decoded images."""
+    decoded images (each read only once its header says it has the clip's size)."""
     from accvideo.video import read_image
 
     try:
@@ -78,14 +72,20 @@ def check_jobs(jobs: list[Job], height: int, width: int, frames: int, check_geom
     for job in jobs:
         if job.image is None or job.image in images:
             continue
+        validation.clip_image(job.image, height, width)
         try:
-            image = read_image(job.image)
+            images[job.image] = read_image(job.image)
         except ValueError as err:
             raise BadInput(str(err)) from err
-        if image.shape[:2] != (height, width):
-            raise BadInput(f"image {job.image} is {image.shape[1]}x{image.shape[0]}, the clip is {width}x{height}")
-        images[job.image] = image
     return images
+
+
+def written(jobs: list[Job], done: int) -> str:
+    """What an interrupted run kept: the clips finished before it."""
+    if done == 0:
+        return "no clip was finished; nothing was written"
+    names = jobs[0].output if done == 1 else f"{jobs[0].output} to {jobs[done - 1].output}"
+    return f"kept {done} finished clip{'s' if done > 1 else ''} ({names}); the clip in progress was not written"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     model = open_model(args.model)
     height, width, frames = model.settings.clip_size(args.height, args.width, args.frames)
     check_sampling(args.steps, args.guidance)
+    validation.whole("--context-parallel", args.context_parallel, low=1)
     jobs = read_jobs(args)
     for job in jobs:
         check_writable(job.output)
@@ -118,20 +119,29 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as err:  # truncated weights, an invalid config.json: the folder, not the code
         raise BadInput(f"cannot load the model in {model.path}: {str(err).splitlines()[0]}") from err
     # progress goes to stderr, so it shows with --json too: per step for one clip, per clip for a prompts file
-    for job in tqdm(jobs, desc="clips", unit="clip", disable=len(jobs) == 1 or not main_process):
-        image = images[job.image][None] if job.image is not None else None
-        out = gen([job.prompt], [job.seed], steps=args.steps, guidance=args.guidance, height=height, width=width,
-                  frames=frames, images=image, progress=len(jobs) == 1 and main_process)
-        if not main_process:
-            continue
-        write_mp4(job.output, np.ascontiguousarray(out.frames[0]))
-        t = out.timings
-        record = {"prompt": job.prompt, "seed": job.seed, "steps": out.steps, "nfe": out.nfe, "output": str(job.output),
-                  "seconds_text": round(t.text, 4), "seconds_denoise": round(t.denoise, 4),
-                  "seconds_decode": round(t.decode, 4), "seconds_total": round(t.total, 4)}
-        print(json.dumps(record) if args.json else f"wrote {job.output} ({out.steps} steps, {out.nfe} NFE, "
-              f"{t.total:.2f} s)", flush=True)
+    done = 0
+    try:
+        for job in tqdm(jobs, desc="clips", unit="clip", disable=len(jobs) == 1 or not main_process):
+            image = images[job.image][None] if job.image is not None else None
+            out = gen([job.prompt], [job.seed], steps=args.steps, guidance=args.guidance, height=height,
+                      width=width, frames=frames, images=image, progress=len(jobs) == 1 and main_process)
+            if main_process:
+                write_mp4(job.output, np.ascontiguousarray(out.frames[0]))
+                report(job, out, args.json)
+            done += 1
+    except KeyboardInterrupt:
+        raise Interrupted(written(jobs, done)) from None
     return 0
+
+
+def report(job: Job, out, as_json: bool) -> None:
+    """One line per written clip: its timings as JSON, or a sentence."""
+    t = out.timings
+    record = {"prompt": job.prompt, "seed": job.seed, "steps": out.steps, "nfe": out.nfe, "output": str(job.output),
+              "seconds_text": round(t.text, 4), "seconds_denoise": round(t.denoise, 4),
+              "seconds_decode": round(t.decode, 4), "seconds_total": round(t.total, 4)}
+    print(json.dumps(record) if as_json else f"wrote {job.output} ({out.steps} steps, {out.nfe} NFE, "
+          f"{t.total:.2f} s)", flush=True)
 
 
 def add_parser(sub) -> None:

@@ -6,12 +6,32 @@ import argparse
 import json
 from pathlib import Path
 
-from accvideo.commands.common import BadInput, add_memory_options, load_options, open_model
+from accvideo import validation
+from accvideo.commands.common import BadInput, add_memory_options, flag, load_options, open_model
 from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS
+
+
+def check_generate(args: argparse.Namespace) -> None:
+    """The flags of `synvid generate` that need no model: numbers, the prompts file, the output folder."""
+    validation.whole("--threads", args.threads, low=1)
+    validation.seed("--seed", args.seed)
+    validation.steps("--teacher-steps", args.teacher_steps)
+    validation.whole("--student-steps", args.student_steps, 1, args.teacher_steps)
+    if args.guidance is not None:
+        validation.guidance("--guidance", args.guidance)
+    validation.number("--i2v-fraction", args.i2v_fraction, 0.0, 1.0)
+    for name in ("shard_size", "batch_size"):
+        validation.whole(flag(name), getattr(args, name), low=1)
+    if args.shapes is not None:
+        validation.whole("--shapes", args.shapes, low=1)
+    else:
+        validation.input_file(args.prompts, "--prompts")
+    validation.output_folder(args.out, "--out")
 
 
 def run_generate(args: argparse.Namespace) -> int:
     """Record teacher trajectories into a SynVid folder."""
+    check_generate(args)
     import torch
 
     from accvideo.pipeline import VideoGenerator
@@ -25,17 +45,12 @@ def run_generate(args: argparse.Namespace) -> int:
     try:
         teacher.check_geometry(height, width, frames)
         if args.shapes is not None:
-            if args.shapes < 1:
-                raise ValueError("--shapes must be at least 1")
             requests = shapes_requests(args.shapes, args.seed, args.i2v_fraction, height, width, frames)
             source = f"shapes:{args.shapes}:i2v={args.i2v_fraction}"
         else:
             requests = file_requests(args.prompts, args.seed, height, width)
             source = f"file:{file_sha256(Path(args.prompts))}"
         teacher.check_tasks([r.image is not None for r in requests])
-        if args.batch_size < 1 or args.shard_size < 1:
-            raise ValueError(f"--batch-size and --shard-size must be at least 1, "
-                             f"got {args.batch_size}, {args.shard_size}")
         settings = SynVidSettings.from_teacher(
             teacher, source, len(requests), args.seed, teacher_steps=args.teacher_steps,
             student_steps=args.student_steps, guidance=args.guidance, keep=args.keep, height=height, width=width,
@@ -50,6 +65,17 @@ def run_generate(args: argparse.Namespace) -> int:
     generator = VideoGenerator.from_folder(teacher, device=device, options=load_options(args))
     print(generate_synvid(generator, requests, settings, args.out, resume=args.resume))
     return 0
+
+
+def kept_generate(args: argparse.Namespace) -> str:
+    """What an interrupted `synvid generate` kept in --out: whole shards and batches, which --resume reuses."""
+    out = Path(args.out)
+    shards = len(list(out.glob("shards/shard-*.safetensors")))
+    batches = len(list(out.glob("pending/chunk-*.safetensors")))
+    if not shards and not batches:
+        return f"no batch was finished; {out} holds no samples yet"
+    return (f"kept {shards} finished shard(s) and {batches} finished batch(es) in {out}; the same command with "
+            "--resume continues from them")
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -114,7 +140,7 @@ def add_parser(sub) -> None:
     g.add_argument("--device", default="cpu")
     g.add_argument("--resume", action="store_true")
     add_memory_options(g)
-    g.set_defaults(func=run_generate)
+    g.set_defaults(func=run_generate, kept=kept_generate)
     i = ss.add_parser("info", help="counts, tasks, size, prompt lengths")
     i.add_argument("dir")
     i.add_argument("--json", action="store_true")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from accvideo import validation
 from accvideo.commands.common import BadInput, add_config_options, config_from_args
 
 
@@ -13,6 +14,7 @@ def run_vae(args: argparse.Namespace) -> int:
     from accvideo.training.vae import VAETrainConfig, train_vae
 
     cfg = config_from_args(VAETrainConfig, args)
+    validation.output_folder(cfg.out, "--out")
     try:
         print(train_vae(cfg, resume=args.resume))
     except ValueError as err:  # an unreadable checkpoint or init folder
@@ -34,8 +36,12 @@ def run_teacher(args: argparse.Namespace) -> int:
             raise BadInput(str(err)) from err
         return 0
     cfg = config_from_args(TeacherTrainConfig, args)  # settings are checked before hours of work start
-    if args.clips < 1:
-        raise BadInput(f"--clips must be at least 1, got {args.clips}")
+    validation.whole("--clips", args.clips, low=1)
+    validation.output_folder(cfg.out, "--out")
+    if Path(cfg.data).exists():
+        validation.input_file(cfg.data, "--data")
+    else:  # prepared here first
+        validation.output_file(cfg.data, "--data")
     try:
         if not Path(cfg.data).exists():
             torch.set_num_threads(cfg.threads)
@@ -50,11 +56,19 @@ def run_average(args: argparse.Namespace) -> int:
     """Average the weights of model folders of one architecture into a new folder."""
     from accvideo.training.soup import average_weights
 
+    validation.output_folder(args.out, "--out")
     try:
         print(average_weights(args.models, args.out))
     except ValueError as err:  # fewer than two folders, a foreign folder, other architectures, a used --out
         raise BadInput(str(err)) from err
     return 0
+
+
+def kept(args: argparse.Namespace) -> str:
+    """What an interrupted training run kept: its last checkpoint, from which --resume continues."""
+    if not Path(args.out, "checkpoint.json").is_file():
+        return f"no checkpoint was written yet in {args.out}"
+    return f"kept {args.out} with its last checkpoint; the same command with --resume continues from it"
 
 
 def add_parser(sub) -> None:
@@ -65,7 +79,7 @@ def add_parser(sub) -> None:
     v = sub.add_parser("train-vae", help="train the miniature's VAE on Shapes clips")
     add_config_options(v, VAETrainConfig, rename={"export_at_stop": "--export"})
     v.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    v.set_defaults(func=run_vae)
+    v.set_defaults(func=run_vae, kept=kept)
 
     t = sub.add_parser("train-teacher", help="train the miniature teacher with flow matching")
     add_config_options(t, TeacherTrainConfig)
@@ -73,7 +87,7 @@ def add_parser(sub) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.add_argument("--export-checkpoint", action="store_true",
                    help="export the EMA of OUT's latest checkpoint to OUT/checkpoint-teacher (no training, no data)")
-    t.set_defaults(func=run_teacher)
+    t.set_defaults(func=run_teacher, kept=kept)
 
     a = sub.add_parser("average-weights", help="average the weights of teacher folders from one run (a model soup)")
     a.add_argument("models", nargs="+", help="model folders of one architecture (diffusers config and weights)")
