@@ -134,7 +134,7 @@ def output_file(path: str | Path, name: str = "output") -> Path:
     path = Path(path)
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a file on the way: said below
         mode = None
     except OSError as err:
         raise InvalidInput(f"{name} {path}: cannot be checked ({err.strerror})") from err
@@ -151,7 +151,7 @@ def output_folder(path: str | Path, name: str = "--out") -> Path:
     path = Path(path)
     try:
         mode = os.stat(path).st_mode  # a link to a folder is that folder: nothing in it is replaced
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         _writable_parent(path, name)
         return path
     if not stat.S_ISDIR(mode):

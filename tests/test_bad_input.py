@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -28,6 +30,15 @@ class Payload:
 # these go through `python -m accvideo` in a fresh interpreter; the others call the same entry point in-process
 # (its argument parsing, commands and error handling; a fresh interpreter costs ~3 s of imports per case)
 SUBPROCESS_CASES = {"unknown-model", "jsonl-broken", "distill-pickle", "synvid-foreign-folder", "steps-huge"}
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width x height pixels and holds none: a decompression bomb's header, a few bytes long."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + \
+        chunk(b"IEND", b"")
 
 
 def cli(*args) -> tuple[int, str]:
@@ -63,7 +74,16 @@ def files(tiny_model_dir, tmp_path_factory):
     (root / "number.jsonl").write_text('{"prompt": 5}\n')
     (root / "bigseed.jsonl").write_text('{"prompt": "a red circle", "seed": 99999999999999999999}\n')
     (root / "p.csv").write_text("prompt\na red circle\n")
-    for damage in ("weights", "config", "key", "settings"):
+    (root / "p.txt").write_text("a red circle\n")
+    (root / "image5.jsonl").write_text('{"prompt": "a red circle", "image": 5}\n')
+    (root / "seed15.jsonl").write_text('{"prompt": "a red circle", "seed": 1.5}\n')
+    (root / "seedtrue.jsonl").write_text('{"prompt": "a red circle", "seed": true}\n')
+    (root / "list.jsonl").write_text('["a red circle"]\n')
+    (root / "bomb.png").write_bytes(png_header(14000, 14000))
+    (root / "bomb.jsonl").write_text('{"prompt": "a red circle", "image": "bomb.png"}\n')
+    (root / "afile").write_text("a file, not a folder")
+    (root / "dir.txt").mkdir()
+    for damage in ("weights", "config", "key", "settings", "base", "steps"):
         shutil.copytree(tiny_model_dir.parent, root / damage)
         model = root / damage / tiny_model_dir.name
         if damage == "weights":
@@ -74,8 +94,12 @@ def files(tiny_model_dir, tmp_path_factory):
         elif damage == "key":
             settings = json.loads((model / "accvideo.json").read_text())
             (model / "accvideo.json").write_text(json.dumps({**settings, "bogus": 1}))
-        else:
+        elif damage == "settings":
             (model / "accvideo.json").write_text("{bad")
+        else:  # a LoRA base that is the folder itself, or a step count that is not a number
+            settings = json.loads((model / "accvideo.json").read_text())
+            (model / "accvideo.json").write_text(json.dumps({**settings, **({"base": "."} if damage == "base"
+                                                                           else {"steps": "50"})}))
     user = root / "user"
     (user / "deep").mkdir(parents=True)
     (user / "thesis.tmp").write_text("draft")
@@ -95,6 +119,7 @@ def files(tiny_model_dir, tmp_path_factory):
 def case_args(case: str, root, model_dir, out) -> list:
     model = root.parent / "unused"
     gen = ["generate", "--output", out, "--steps", "1"]
+    synvid = ["synvid", "generate", "--teacher", model_dir, "--shapes", "2", "--out", out]
     tiny = lambda damage=None: str(root / damage / model_dir.name) if damage else str(model_dir)  # noqa: E731
     return {
         # generate
@@ -120,6 +145,19 @@ def case_args(case: str, root, model_dir, out) -> list:
         "invalid-config": [*gen, "--model", tiny("config"), "--prompt", "a"],
         "unknown-setting": [*gen, "--model", tiny("key"), "--prompt", "a"],
         "invalid-settings": [*gen, "--model", tiny("settings"), "--prompt", "a"],
+        "settings-base-loop": [*gen, "--model", tiny("base"), "--prompt", "a"],
+        "settings-steps-string": [*gen, "--model", tiny("steps"), "--prompt", "a"],
+        "jsonl-image-5": [*gen, "--model", tiny(), "--prompts", root / "image5.jsonl"],
+        "jsonl-seed-float": [*gen, "--model", tiny(), "--prompts", root / "seed15.jsonl"],
+        "jsonl-seed-bool": [*gen, "--model", tiny(), "--prompts", root / "seedtrue.jsonl"],
+        "jsonl-list": [*gen, "--model", tiny(), "--prompts", root / "list.jsonl"],
+        "image-bomb": [*gen, "--model", tiny(), "--prompt", "a", "--image", root / "bomb.png"],
+        "image-folder": [*gen, "--model", tiny(), "--prompt", "a", "--image", root / "user"],
+        "output-under-a-file": ["generate", "--model", tiny(), "--prompt", "a", "--output", root / "afile" / "o.mp4"],
+        "output-dir-file": [*gen, "--model", tiny(), "--prompts", root / "p.txt", "--output-dir", root / "afile"],
+        "prompts-folder": [*gen, "--model", tiny(), "--prompts", root / "dir.txt"],
+        "guidance-negative": [*gen, "--model", tiny(), "--prompt", "a", "--guidance", "-1"],
+        "context-parallel-0": [*gen, "--model", tiny(), "--prompt", "a", "--context-parallel", "0"],
         # synvid generate
         "synvid-steps": ["synvid", "generate", "--teacher", tiny(), "--shapes", "2", "--out", out,
                          "--teacher-steps", "12"],
@@ -129,7 +167,34 @@ def case_args(case: str, root, model_dir, out) -> list:
         "synvid-shapes-0": ["synvid", "generate", "--teacher", tiny(), "--shapes", "0", "--out", out],
         "synvid-foreign-folder": ["synvid", "generate", "--teacher", tiny(), "--shapes", "2", "--shard-size", "2",
                                   "--batch-size", "2", "--teacher-steps", "10", "--out", root / "user"],
+        "synvid-student-steps-0": [*synvid, "--student-steps", "0"],
+        "synvid-student-steps-over": [*synvid, "--teacher-steps", "10", "--student-steps", "20"],
+        "synvid-threads-0": [*synvid, "--threads", "0"],
+        "synvid-guidance-nan": [*synvid, "--guidance", "nan"],
+        "synvid-guidance-inf": [*synvid, "--guidance", "inf"],
+        "synvid-guidance-negative": [*synvid, "--guidance", "-1"],
+        "synvid-seed-negative": [*synvid, "--seed", "-1"],
+        "synvid-i2v-nan": [*synvid, "--i2v-fraction", "nan"],
+        "synvid-out-file": ["synvid", "generate", "--teacher", tiny(), "--shapes", "2", "--out", root / "afile"],
+        "synvid-jsonl-image-5": ["synvid", "generate", "--teacher", tiny(), "--prompts", root / "image5.jsonl",
+                                 "--out", out],
+        "synvid-jsonl-seed-float": ["synvid", "generate", "--teacher", tiny(), "--prompts", root / "seed15.jsonl",
+                                    "--out", out],
+        "synvid-jsonl-bomb": ["synvid", "generate", "--teacher", tiny(), "--prompts", root / "bomb.jsonl",
+                              "--out", out],
         # distill
+        "distill-lr-0": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--lr", "0"],
+        "distill-seed-negative": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--seed", "-1"],
+        "distill-max-rise-0": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--max-rise", "0"],
+        "distill-out-file": ["distill", "--data", root, "--teacher", tiny(), "--out", root / "afile"],
+        "distill-data-missing": ["distill", "--data", root / "missing", "--teacher", tiny(), "--out", out],
+        "distill-data-file": ["distill", "--data", root / "afile", "--teacher", tiny(), "--out", out],
+        "distill-not-synvid": ["distill", "--data", root / "user", "--teacher", tiny(), "--out", out],
+        # eval, average-weights
+        "eval-steps-huge": ["eval", "--models", f"{tiny()}@5000", "--out", out],
+        "eval-threads-0": ["eval", "--models", f"{tiny()}@2", "--out", out, "--threads", "0"],
+        "eval-out-file": ["eval", "--models", f"{tiny()}@2", "--out", root / "afile"],
+        "average-out-file": ["average-weights", tiny(), tiny("key"), "--out", root / "afile"],
         "distill-iters-0": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--iters", "0"],
         "distill-lr-nan": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--lr", "nan"],
         "distill-no-data": ["distill", "--teacher", tiny(), "--out", out],
@@ -146,6 +211,11 @@ def case_args(case: str, root, model_dir, out) -> list:
         "vae-steps-0": ["train-vae", "--out", out, "--steps", "0"],
         "vae-batch-0": ["train-vae", "--out", out, "--batch-size", "0"],
         "vae-resume-pickle": ["train-vae", "--out", root / "vae-run", "--resume", "--steps", "2", "--batch-size", "2"],
+        "vae-out-file": ["train-vae", "--out", root / "afile"],
+        "vae-seed-negative": ["train-vae", "--out", out, "--seed", "-1"],
+        "vae-threads-0": ["train-vae", "--out", out, "--threads", "0"],
+        "teacher-out-file": ["train-teacher", "--data", root / "data.pt", "--out", root / "afile"],
+        "teacher-data-under-a-file": ["train-teacher", "--data", root / "afile" / "d.safetensors", "--out", out],
     }[case]
 
 
@@ -165,6 +235,29 @@ CASES = {
     "teacher-preset": "unknown preset 'huge'", "teacher-data-pickle": "older version",
     "teacher-resume-pickle": "older version", "vae-steps-0": "steps must be at least 1",
     "vae-batch-0": "--batch-size must be at least 1", "vae-resume-pickle": "older version",
+    # the second round (issue 36): numbers, JSON fields and paths, all before any model loads
+    "settings-base-loop": "'base' leads back to", "settings-steps-string": "accvideo.json: steps must be a whole",
+    "jsonl-image-5": "image5.jsonl:1: 'image' must be a string, got int",
+    "jsonl-seed-float": "seed15.jsonl:1: seed must be a whole number, got 1.5",
+    "jsonl-seed-bool": "seedtrue.jsonl:1: seed must be a whole number, got True", "jsonl-list": "list.jsonl:1",
+    "image-bomb": "far larger than any clip", "image-folder": "is a folder, not a file",
+    "output-under-a-file": "afile is not a folder", "output-dir-file": "--output-dir", "prompts-folder": "dir.txt is a folder",
+    "guidance-negative": "--guidance must be a finite number >= 0", "context-parallel-0": "--context-parallel",
+    "synvid-student-steps-0": "--student-steps must be from 1 to 50, got 0",
+    "synvid-student-steps-over": "--student-steps must be from 1 to 10, got 20",
+    "synvid-threads-0": "--threads must be at least 1", "synvid-guidance-nan": "--guidance must be a finite",
+    "synvid-guidance-inf": "--guidance must be a finite", "synvid-guidance-negative": "--guidance must be a finite",
+    "synvid-seed-negative": "--seed must be from 0", "synvid-i2v-nan": "--i2v-fraction must be a finite",
+    "synvid-out-file": "afile is a file, not a folder", "synvid-jsonl-image-5": "'image' must be a string",
+    "synvid-jsonl-seed-float": "seed must be a whole number", "synvid-jsonl-bomb": "far larger than any clip",
+    "distill-lr-0": "--lr must be a finite number > 0", "distill-seed-negative": "--seed must be from 0",
+    "distill-max-rise-0": "--max-rise must be a finite number > 1", "distill-out-file": "afile is a file",
+    "distill-data-missing": "folder not found", "distill-data-file": "afile is a file, not a folder",
+    "distill-not-synvid": "not a SynVid folder", "eval-steps-huge": "must be from 1 to 1000, got 5000",
+    "eval-threads-0": "--threads must be at least 1", "eval-out-file": "afile is a file, not a folder",
+    "average-out-file": "afile is a file, not a folder", "vae-out-file": "afile is a file, not a folder",
+    "vae-seed-negative": "--seed must be from 0", "vae-threads-0": "--threads must be at least 1",
+    "teacher-out-file": "afile is a file, not a folder", "teacher-data-under-a-file": "afile is not a folder",
 }
 
 

@@ -154,6 +154,45 @@ def test_bad_requests_get_a_message_not_a_crash(client, tmp_path, case, message)
         calls[case]()
 
 
+def raw_call(server: str, endpoint: str, data: list) -> str:
+    """The streamed answer of a raw /gradio_api/call request: no client, no upload, any JSON the caller likes."""
+    import httpx
+
+    event = httpx.post(f"{server}gradio_api/call/{endpoint}", json={"data": data}, timeout=30).json()["event_id"]
+    with httpx.stream("GET", f"{server}gradio_api/call/{endpoint}/{event}", timeout=120) as answer:
+        return answer.read().decode()
+
+
+def test_image_to_video_reads_only_files_uploaded_into_gradios_cache(server, client, tmp_path):
+    """A raw API call naming a server file (of the clip's size, of another size, missing, or linked from inside
+    the cache) gets one message that says nothing of the file; Gradio itself refuses one with its metadata, or a
+    bare string."""
+    from gradio.utils import get_upload_folder
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from test_bad_input import png_header
+
+    secret = write_png(tmp_path / "secret.png", np.full((64, 64, 3), 200, np.uint8))
+    wrong = write_png(tmp_path / "wrong.png", np.zeros((32, 32, 3), np.uint8))
+    link = Path(get_upload_folder()) / f"link-{tmp_path.name}.png"
+    link.symlink_to(secret)
+    try:
+        for payload in [{"path": str(p)} for p in (secret, wrong, tmp_path / "missing.png", link)]:
+            answer = raw_call(server, "image_to_video", [payload, PROMPT, 0, *SETTINGS])
+            assert "event: error" in answer and "must be an image uploaded to the studio" in answer, answer
+            assert "32 x 32" not in answer and "complete" not in answer
+    finally:
+        link.unlink()
+    for payload in ({"path": str(secret), "meta": {"_type": "gradio.FileData"}}, str(secret)):
+        answer = raw_call(server, "image_to_video", [payload, PROMPT, 0, *SETTINGS])
+        assert "event: error" in answer and "complete" not in answer
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header(14000, 14000))  # uploaded: refused from its header, never decoded
+    with pytest.raises(AppError, match="far larger than any clip"):
+        client.predict(handle_file(str(bomb)), PROMPT, 0, *SETTINGS, api_name="/image_to_video")
+
+
 def test_server_still_answers_after_refusals(client):
     check_pair(client.predict(PROMPT, 11, *SETTINGS, api_name="/text_to_video"))
 
