@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
 import stat
 from pathlib import Path
@@ -36,9 +37,10 @@ def _range_text(low, high, above=None) -> str:
 
 
 def whole(name: str, value, low: int | None = None, high: int | None = None) -> int:
-    """An int (not a bool, not 1.5, not "3") in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An int (or numpy integer; not a bool, not 1.5, not "3") in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidInput(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
     if low is not None and high is None and value < low:
         raise InvalidInput(f"{name} must be at least {low}, got {value}")
     if (low is not None and value < low) or (high is not None and value > high):
@@ -60,7 +62,7 @@ def loose_whole(name: str, value, low: int | None = None, high: int | None = Non
 def number(name: str, value, low: float | None = None, high: float | None = None,
            above: float | None = None) -> float:
     """A finite real number in [low, high] (or > above); NaN and Inf are refused."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInput(f"{name} must be a number, got {value!r}")
     bad = (not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high)
            or (above is not None and value <= above))

@@ -136,3 +136,16 @@ def test_a_regular_file_is_still_replaced_with_a_warning(tiny_model_dir, tmp_pat
     code, err = cli_in_process(capsys, "generate", "--model", tiny_model_dir, "--prompt", "a red circle", "--steps",
                                "1", "--frames", "5", "--output", out)
     assert code == 0 and f"replacing {out}" in err and out.stat().st_size > 100
+
+
+@pytest.mark.parametrize("flag", ["--prompts", "--image"])
+def test_an_input_that_is_not_a_regular_file_is_refused_unread(flag, tiny_model_dir, tmp_path, capsys,
+                                                                no_model_loads):
+    """A FIFO given as the prompts file or the first frame would block the read forever: it is refused first."""
+    node = tmp_path / ("p.txt" if flag == "--prompts" else "f.png")
+    os.mkfifo(node)
+    args = ["generate", "--model", tiny_model_dir, "--output", tmp_path / "o.mp4", flag, node]
+    code, err = cli_in_process(capsys, *args, *(["--prompt", "a"] if flag == "--image" else []))
+    errors = [line for line in err.splitlines() if line.startswith("accvideo: error:")]
+    assert code == 2 and len(errors) == 1 and f"{node} is a FIFO, not a file" in errors[0], err
+    assert sorted(tmp_path.iterdir()) == [node]
