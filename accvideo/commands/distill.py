@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from accvideo.commands.common import BadInput, add_config_options, config_from_args
+from accvideo import validation
+from accvideo.commands.common import BadInput, add_config_options, config_from_args, flag, open_model
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput("--no-adv and --adv-only exclude each other")
     mode = "traj" if args.no_adv else "adv" if args.adv_only else "full"
     cfg = config_from_args(DistillConfig, args, mode=mode)
+    check_paths(cfg)
+    if cfg.data_kind == "synvid" and not args.any_teacher:
+        check_teacher(cfg)
     try:
         folder = distill(cfg, resume=args.resume)
     except (SynVidError, ValueError, DivergenceError) as err:  # includes an unsupported or unreadable teacher folder
@@ -34,6 +39,42 @@ def run(args: argparse.Namespace) -> int:
     if folder is not None:
         print(folder)
     return 0
+
+
+def check_paths(cfg) -> None:
+    """The run folder can be written; the data and the id / caption files are there and readable."""
+    validation.output_folder(cfg.out, "--out")
+    if cfg.data_kind == "synvid":
+        validation.input_folder(cfg.data, "--data")
+    else:
+        validation.input_file(cfg.data, "--data")
+    for name in ("exclude", "paraphrases"):
+        if getattr(cfg, name):
+            validation.input_file(getattr(cfg, name), flag(name))
+    if cfg.real_videos:
+        validation.input_folder(cfg.real_videos, "--real-videos")
+
+
+def check_teacher(cfg) -> None:
+    """--teacher must be the teacher that recorded the SynVid (backbone, architecture, weights' hash)."""
+    from accvideo.synvid.dataset import SynVidError, read_settings
+    from accvideo.synvid.run import teacher_mismatch
+
+    try:
+        mismatch = teacher_mismatch(read_settings(Path(cfg.data)), open_model(cfg.teacher))
+    except SynVidError as err:
+        raise BadInput(str(err)) from err
+    if mismatch:
+        raise BadInput(f"--data {cfg.data} was {mismatch}: pass that --teacher, or --any-teacher to distil from "
+                       "this one anyway")
+
+
+def kept(args: argparse.Namespace) -> str:
+    """What an interrupted run kept: its checkpoints, from which --resume continues."""
+    checkpoints = sorted(Path(args.out).glob("checkpoint-rank*.json"))
+    if not checkpoints:
+        return f"no checkpoint was written yet in {args.out}"
+    return f"kept {args.out} with its last checkpoint; the same command with --resume continues from it"
 
 
 def add_parser(sub) -> None:
@@ -45,6 +86,8 @@ def add_parser(sub) -> None:
     d.add_argument("--no-adv", action="store_true", help="ablation: trajectory loss only")
     d.add_argument("--adv-only", action="store_true", help="ablation: adversarial loss only")
     d.add_argument("--resume", action="store_true")
+    d.add_argument("--any-teacher", action="store_true",
+                   help="distil even when --teacher is not the teacher that recorded --data (refused by default)")
     d.add_argument("--export-checkpoint", action="store_true",
                    help="export the student of OUT's latest checkpoint to OUT/checkpoint-student (no training)")
-    d.set_defaults(func=run)
+    d.set_defaults(func=run, kept=kept)

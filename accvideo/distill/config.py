@@ -56,16 +56,19 @@ class DistillConfig:
     onpolicy_steps: int = 1  # teacher grid steps of that solution per key interval (at most n / m)
     onpolicy_guidance: float | None = None  # CFG scale of that solution (default: the SynVid's own)
     onpolicy_keys: tuple[int, ...] = ()  # the key intervals k that get it (m-1: the first, from noise); none given: all
+    real_videos: str | None = None  # a folder of videos (NAME.txt captions beside them): the heads' real side (ours)
+    real_shapes: int = 0  # or this many rendered Shapes-world clips as the heads' real side (the miniature's videos)
 
     def __post_init__(self):
         import math
 
+        from accvideo import validation
         from accvideo.training.state import check_choices
 
         for name in ("iters", "batch_size", "grad_accum", "queue_capacity", "checkpoint_every", "threads",
                      "disc_steps", "onpolicy_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            validation.whole(name, getattr(self, name), low=1)
+        validation.seed("seed", self.seed)
         if self.student_steps is not None and self.student_steps < 1:
             raise ValueError(f"student_steps must be at least 1, got {self.student_steps}")
         if self.holdout < 0 or self.eval_every < 0:
@@ -89,32 +92,55 @@ class DistillConfig:
                              f"got {self.onpolicy_guidance}")
         if any(k < 0 for k in self.onpolicy_keys) or len(set(self.onpolicy_keys)) < len(self.onpolicy_keys):
             raise ValueError(f"onpolicy_keys must be distinct key intervals k >= 0, got {list(self.onpolicy_keys)}")
+        if self.real_videos and self.real_shapes:
+            raise ValueError("--real-videos and --real-shapes both name the real clips: pass one")
+        if self.real_shapes < 0:
+            raise ValueError(f"real_shapes must be >= 0, got {self.real_shapes}")
+        if self.uses_real and (self.data_kind != "synvid" or not self.uses_adv):
+            raise ValueError("real clips are the heads' real side: they need SynVid data and the adversarial loss "
+                             "(not --no-adv)")
         if self.eval_every and not self.holdout:
             raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
         if self.disc_steps > 1 and self.data_kind != "synvid":
             raise ValueError("--disc-steps above 1 reads extra SynVid samples; the real-data baseline has none")
         if self.lora_rank < 0:
             raise ValueError(f"lora_rank must be 0 (all weights) or a rank >= 1, got {self.lora_rank}")
-        for name in ("lr", "lr_heads", "lambda_adv", "max_loss", "max_rise", "onpolicy"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        for name in ("lambda_adv", "onpolicy"):
+            validation.number(name, getattr(self, name), low=0.0)
+        for name in ("lr", "lr_heads", "max_loss"):  # 0 would train nothing, or stop at the first step
+            validation.number(name, getattr(self, name), above=0.0)
+        validation.number("max_rise", self.max_rise, above=1.0)  # a rise factor <= 1 stops at the first step
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         check_choices(self)
         if self.data_kind == "real" and self.schedule != "accvideo":
             raise ValueError("the real-data baseline uses the accvideo key timesteps")
 
-    def resume_conflicts(self, saved: dict) -> list[str]:
+    def resume_conflicts(self, saved: dict, identity: dict | None = None) -> list[str]:
         """Fields of a run's saved config that a resumed run may not change (its optimiser state, data and
-        schedule came from them); the length and bookkeeping fields may change."""
-        free = {"iters", "stop_at", "threads", "checkpoint_every", "sample_every", "max_loss", "max_rise", "eval_every"}
+        schedule came from them); the length and bookkeeping fields may change, and so may where the run folder
+        is. A path is compared by what it names (`identity`, this run's accvideo.validation.path_identity of
+        each path field, against the one saved when the run started), not by how it was typed."""
+        free = {"iters", "stop_at", "threads", "checkpoint_every", "sample_every", "max_loss", "max_rise", "eval_every",
+                "out"}
         mine = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}  # JSON keeps lists
-        return sorted(k for k, v in mine.items() if k not in free and k in saved and saved[k] != v)
+        recorded, identity = saved.get("identity") or {}, identity or {}
+
+        def same(key: str, value) -> bool:
+            if key in recorded and key in identity:
+                return recorded[key] == identity[key]
+            return saved[key] == value  # a run saved before identities were recorded
+
+        return sorted(k for k, v in mine.items() if k not in free and k in saved and not same(k, v))
 
     @property
     def uses_adv(self) -> bool:
         return self.mode in ("full", "adv")
+
+    @property
+    def uses_real(self) -> bool:
+        """Whether the heads' real side is real clips (--real-videos / --real-shapes) instead of SynVid."""
+        return bool(self.real_videos or self.real_shapes)
 
     @property
     def uses_traj(self) -> bool:

@@ -28,11 +28,13 @@ from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
 from accvideo.distill.queues import LatentQueues
+from accvideo.distill.real import REAL_FOLDER, RealClips, prepare_real_clips
 from accvideo.models.lora import new_student
 from accvideo.schedules import euler_step
 from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import TrainLoop, ema_update, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from accvideo.validation import path_identity
 
 LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy"]
 HEAD_FIELDS = ["k", "sigma", "logit_gap", "accuracy", "real_right", "fake_right"]  # heads.csv; its step = iteration
@@ -100,9 +102,12 @@ class Distiller:
         ckpt = self.checkpoint_path()
         self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
         self.onpolicy_ref: dict[int, float] = {}  # each key interval's first on-policy loss (--traj-norm first)
+        # what the path fields name (a SynVid's content id, a file's hash, a resolved folder), however typed
+        identity = {name: path_identity(getattr(cfg, name)) for name in ("data", "exclude", "paraphrases", "real_videos")}
+        identity["teacher"] = path_identity(str(self.teacher.path))
         if resume:
             saved = self.out / "distill_config.json"
-            conflicts = cfg.resume_conflicts(json.loads(saved.read_text())) if saved.is_file() else []
+            conflicts = cfg.resume_conflicts(json.loads(saved.read_text()), identity) if saved.is_file() else []
             if conflicts:
                 raise ValueError(f"--resume cannot change {', '.join(conflicts)} of the run in {self.out}; "
                                  "start a new --out instead")
@@ -111,7 +116,8 @@ class Distiller:
             raise FileExistsError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
         if self.acc.is_main_process:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+            (self.out / "distill_config.json").write_text(json.dumps({**asdict(cfg), "identity": identity}, indent=2))
+        self.real = self.real_clips(cfg) if cfg.uses_real else None
         self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
                            resume_step=self.start_iter * self.m if resume else None)
         self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
@@ -135,6 +141,23 @@ class Distiller:
         grid = flow_sigmas(settings["teacher_steps"], settings["shift"])
         guidance = settings["guidance"] if cfg.onpolicy_guidance is None else cfg.onpolicy_guidance
         return TeacherSolver(self.backbone, self.backbone.transformer, grid, guidance, uncond, cfg.onpolicy_steps)
+
+    def real_clips(self, cfg: DistillConfig) -> RealClips:
+        """--real-videos / --real-shapes: encoded once into OUT/real-clips by the main process, read by every rank."""
+        if self.acc.is_main_process:
+            prepare_real_clips(cfg, self.teacher, self.out)
+        self.acc.wait_for_everyone()
+        return RealClips(self.out / REAL_FOLDER, cfg.batch_size, cfg.seed, self.acc.process_index,
+                         self.acc.num_processes, cfg.holdout, verify=self.acc.is_main_process)
+
+    def real_side(self, step: int, k: int, synvid: tuple, stream: int = 0) -> tuple:
+        """What H_k reads as real at a step: SynVid's (l'_{t'_k}, text, condition) as in Algorithm 1, or with real
+        clips (ours) their latents carried to t'_k with their own text and condition."""
+        if self.real is None:
+            return synvid
+        latent, text, cond = self.real(step, self.sigma(k), stream)
+        dev = self.acc.device
+        return latent.to(dev), conditioning.to(text, dev), conditioning.to(cond, dev)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
@@ -196,7 +219,7 @@ class Distiller:
             l_g = generator_loss(fake_logits, cfg.adv_loss).mean()  # lines 20-21, Eq. 7 generator side
             loss = loss + cfg.lambda_adv * l_g
             logs["gen"] = l_g.item()
-            disc_inputs = (l_k, text, cond, l_gen.detach(), g_text, g_cond)
+            disc_inputs = (*self.real_side(step, k, (l_k, text, cond)), l_gen.detach(), g_text, g_cond)
         if self.solver is not None and (not cfg.onpolicy_keys or k in cfg.onpolicy_keys):
             # Eq. 6 from the student's own l^gen_{t'_{k+1}} (ours), on every key interval or the chosen ones
             target = self.solver(g_lat, t_k1, t_k, g_text, g_cond)
@@ -233,7 +256,8 @@ class Distiller:
         batch = {name: conditioning.to(t, dev) for name, t in self.batches(step, k, stream=draw).items()}
         gen = step_generator(stream_seed(self.cfg.seed, draw), step, self.acc.process_index)
         fake, f_text, f_cond = self.queues.sample(k, len(batch["latents"]), gen)
-        return batch["latents"][:, m - k], batch["text_states"], batch["condition"], fake, f_text, f_cond
+        real = self.real_side(step, k, (batch["latents"][:, m - k], batch["text_states"], batch["condition"]), draw)
+        return *real, fake, f_text, f_cond
 
     def inner_step(self, iteration: int, k: int) -> dict[str, float]:
         """One pass of Algorithm 1's inner loop for key interval k, over cfg.grad_accum micro-batches."""
@@ -329,9 +353,9 @@ class Distiller:
     @torch.no_grad()
     def evaluate_heads(self) -> list[dict[str, float]]:
         """Each head H_k on held-out samples: SynVid's l'_{t'_k} (real) against the student's own latent at t'_k,
-        reached by its m-step chain from the sample's noise (fake). Per k: the mean logit gap real - fake, and
-        how often the sign of the mean logit is right (accuracy; real_right and fake_right apart). A head that
-        learns nothing sits at gap 0 and accuracy 0.5."""
+        reached by its m-step chain from the sample's noise (fake); with real clips, the held-out real clips carried
+        to t'_k (real). Per k: the mean logit gap real - fake, and how often the sign of the mean logit is right
+        (accuracy; real_right and fake_right apart). A head that learns nothing sits at gap 0 and accuracy 0.5."""
         dev, m = self.acc.device, self.m
         student, heads = self.student_model(), self.acc.unwrap_model(self.heads)
         ids = self.batches.held_out()
@@ -346,6 +370,13 @@ class Distiller:
                 x = euler_step(x, v, self.sigma(k + 1), self.sigma(k))
                 for out, latent in zip(logits[k], (lat[:, m - k], x)):
                     out.append(heads(self.features(latent, self.sigma(k), text, cond), k).flatten(1).mean(1).cpu())
+        if self.real is not None:  # the real side: held-out real clips instead of SynVid's latents
+            for k in range(m):
+                logits[k][0].clear()
+                for latent, text, cond in self.real.held_out_batches(self.sigma(k), self.cfg.seed, self.cfg.batch_size):
+                    feats = self.features(latent.to(dev), self.sigma(k), conditioning.to(text, dev),
+                                          conditioning.to(cond, dev))
+                    logits[k][0].append(heads(feats, k).flatten(1).mean(1).cpu())
         rows = []
         for k in range(m):
             real, fake = (torch.cat(v) for v in logits[k])

@@ -10,11 +10,14 @@ from accvideo.synvid.sources import SampleRequest
 
 
 def kept_indices(teacher_steps: int, student_steps: int, keep: str) -> list[int]:
-    """Which points of the n + 1 point trajectory are stored: the m + 1 key ones, or all."""
+    """Which points of the n + 1 point trajectory are stored: the m + 1 key ones, all, or (a set of real clips,
+    "clean") only the last, sigma 0."""
     if keep == "key":
         return key_indices(teacher_steps, student_steps)
     if keep == "all":
         return list(range(teacher_steps + 1))
+    if keep == "clean":
+        return [teacher_steps]
     raise ValueError(f"--keep must be key or all, got {keep!r}")
 
 
@@ -33,8 +36,20 @@ def record_batch(generator, requests: list[SampleRequest], teacher_steps: int, s
     text = generator.encode_text(prompts)
     uncond = generator.encode_text([""] * len(requests)) if guidance != 1.0 else text
     noise = generator.noise([r.seed for r in requests], height, width, frames)  # (B, C, f, h, w)
+    present, first, condition = first_frame_condition(generator, requests, tuple(noise.shape), frames)
+    result = generator.denoise(noise, text, uncond, sigmas, guidance, return_trajectory=True, condition=condition)
+    traj = torch.stack([result.trajectory[i] for i in keep_idx], dim=1).float().cpu()  # (B, K, C, f, h, w)
+    return [{"latents": traj[b].contiguous(), **stored_fields(text, condition, b),
+             "first_latent": first[b].contiguous(), "i2v": present[b : b + 1].to(torch.uint8)}
+            for b in range(len(requests))]
+
+
+def first_frame_condition(generator, requests: list[SampleRequest], shape: tuple[int, ...],
+                          frames: int) -> tuple[torch.Tensor, torch.Tensor, object]:
+    """The requests' I2V conditioning for latents of `shape` (B, C, f, h, w): which have a first frame (B,), the
+    miniature's first-frame latents (B, C, 1, h, w) (zeros for T2V samples), and the backbone's condition."""
     present = torch.tensor([r.image is not None for r in requests])
-    first = torch.zeros(len(requests), noise.shape[1], 1, *noise.shape[3:])
+    first = torch.zeros(len(requests), shape[1], 1, *shape[3:])
     features = None
     if present.any():
         images = np.stack([r.image for r in requests if r.image is not None])
@@ -42,10 +57,18 @@ def record_batch(generator, requests: list[SampleRequest], teacher_steps: int, s
         if isinstance(features, torch.Tensor):  # the miniature's first-frame latents, zeros for T2V samples
             first[present] = features.float()
             features = first
-    condition = generator.backbone.condition(features, tuple(noise.shape), present)
-    result = generator.denoise(noise, text, uncond, sigmas, guidance, return_trajectory=True, condition=condition)
-    traj = torch.stack([result.trajectory[i] for i in keep_idx], dim=1).float().cpu()  # (B, K, C, f, h, w)
-    return [{"latents": traj[b].contiguous(), **stored_fields(text, condition, b),
+    return present, first, generator.backbone.condition(features, shape, present)
+
+
+@torch.no_grad()
+def record_clean(generator, requests: list[SampleRequest], frames: int) -> list[dict[str, torch.Tensor]]:
+    """Encode each request's real clip (no teacher run): one tensor dict per sample in record_batch's layout,
+    `latents` (1, C, f, h, w) the clip's VAE latent at sigma 0."""
+    clips = np.stack([r.clip for r in requests])  # (B, F, H, W, 3) uint8
+    latents = generator.backbone.encode_video(clips).float().cpu()  # (B, C, f, h, w)
+    text = generator.encode_text([r.prompt for r in requests])
+    present, first, condition = first_frame_condition(generator, requests, tuple(latents.shape), frames)
+    return [{"latents": latents[b : b + 1].contiguous(), **stored_fields(text, condition, b),
              "first_latent": first[b].contiguous(), "i2v": present[b : b + 1].to(torch.uint8)}
             for b in range(len(requests))]
 

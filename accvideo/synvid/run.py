@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from accvideo import validation
 from accvideo.schedules import STUDENT_STEPS, TEACHER_STEPS, flow_sigmas
 from accvideo.settings import DEFAULT_BACKBONE
-from accvideo.synvid.record import kept_indices, record_batch
+from accvideo.synvid.record import kept_indices, record_batch, record_clean
 from accvideo.synvid.sources import SampleRequest
 from accvideo.synvid.store import SETTINGS, SynVidStore, sample_checksum, write_json
 
@@ -34,7 +35,7 @@ class SynVidSettings:
     student_steps: int  # m
     guidance: float  # CFG scale of the teacher
     shift: float  # flow shift of the teacher's grid
-    keep: str  # "key" (m + 1 latents) or "all" (n + 1)
+    keep: str  # "key" (m + 1 latents), "all" (n + 1), or "clean" (a set of real clips: their latents at sigma 0)
     height: int
     width: int
     frames: int
@@ -46,11 +47,22 @@ class SynVidSettings:
     kept_indices: list[int] | None = None  # their indices in the n-step grid (filled in)
 
     def __post_init__(self):
+        self.check_numbers()
         if self.shard_size % self.batch_size:
             raise ValueError(f"shard size {self.shard_size} must be a multiple of the batch size {self.batch_size}")
         idx = kept_indices(self.teacher_steps, self.student_steps, self.keep)
         self.kept_indices = idx
         self.sigmas = [float(s) for s in flow_sigmas(self.teacher_steps, self.shift)[idx]]
+
+    def check_numbers(self) -> None:
+        """Every number through the shared validation layer (a NaN guidance would reach synvid.json otherwise)."""
+        validation.seed("base_seed", self.base_seed)
+        validation.steps("teacher_steps", self.teacher_steps)
+        validation.whole("student_steps", self.student_steps, 1, self.teacher_steps)
+        validation.guidance("guidance", self.guidance)
+        validation.number("shift", self.shift, above=0.0)
+        for name in ("samples", "height", "width", "frames", "shard_size", "batch_size"):
+            validation.whole(name, getattr(self, name), low=1)
 
     @classmethod
     def from_teacher(cls, teacher, source: str, samples: int, base_seed: int = 0, *,
@@ -84,6 +96,24 @@ def weights_sha256(folder: str | Path) -> str:
     return h.hexdigest()
 
 
+def teacher_identity(backbone: str, architecture: str | None, sha256: str) -> str:
+    """A teacher in words: backbone, transformer class and the start of its weights' hash."""
+    return f"{backbone}, {architecture or 'WanTransformer3DModel'}, weights sha256 {sha256[:12]}"
+
+
+def teacher_mismatch(settings: dict, teacher) -> str | None:
+    """Why the ModelFolder `teacher` is not the teacher that recorded a SynVid (its synvid.json `settings`):
+    both described, or None when backbone, architecture and weights' hash all match. Reads configs and hashes
+    the weights; loads nothing."""
+    recorded = (settings.get("backbone", DEFAULT_BACKBONE), settings.get("architecture") or "WanTransformer3DModel",
+                settings.get("teacher_sha256", ""))
+    mine = (teacher.name, teacher.transformer_config().get("_class_name"), weights_sha256(teacher.transformer_dir))
+    if recorded == mine or not recorded[2]:
+        return None
+    return (f"recorded by the teacher {settings.get('teacher')} ({teacher_identity(*recorded)}), not by "
+            f"{teacher.given} ({teacher_identity(*mine)})")
+
+
 def check_target(store: SynVidStore, settings: SynVidSettings, resume: bool) -> None:
     """Refuse to mix datasets: an existing folder must hold the same dataset, and --resume must be given."""
     existing = store.settings()
@@ -110,9 +140,13 @@ def _fill_shard(generator, store: SynVidStore, settings: SynVidSettings, request
         chunk_ids = ids[start : start + settings.batch_size]
         chunk = store.read_chunk(chunk_ids[0], len(chunk_ids))
         if chunk is None:
-            chunk = record_batch(generator, [requests[i] for i in chunk_ids], settings.teacher_steps,
-                                 settings.student_steps, settings.guidance, settings.shift, settings.keep,
-                                 settings.height, settings.width, settings.frames)
+            batch = [requests[i] for i in chunk_ids]
+            if settings.keep == "clean":  # a set of real clips: encoded, no teacher run
+                chunk = record_clean(generator, batch, settings.frames)
+            else:
+                chunk = record_batch(generator, batch, settings.teacher_steps, settings.student_steps,
+                                     settings.guidance, settings.shift, settings.keep, settings.height,
+                                     settings.width, settings.frames)
             store.write_chunk(chunk_ids[0], chunk)
         samples += chunk
         bar.update(len(chunk_ids))

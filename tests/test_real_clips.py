@@ -1,0 +1,104 @@
+"""Real clips on the heads' real side: encoded once (Shapes world or a folder of videos), read at t'_k, resumable."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from accvideo.distill.config import DistillConfig
+
+
+def cfg(data, teacher, out, **kw):
+    base = dict(data=str(data), teacher=str(teacher), out=str(out), iters=2, batch_size=2, queue_capacity=8,
+                checkpoint_every=1, threads=1, lr=1e-3, student_steps=2, real_shapes=6)
+    return DistillConfig(**{**base, **kw})
+
+
+def test_rendered_real_clips_are_encoded_once_with_their_captions(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.backbones.registry import ModelFolder
+    from accvideo.distill.real import REAL_FOLDER, RealClips, prepare_real_clips
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.synvid.sources import shapes_requests
+
+    config = cfg(tiny_synvid, tiny_model_dir, tmp_path / "run")
+    folder = prepare_real_clips(config, ModelFolder.open(str(tiny_model_dir)), tmp_path / "run")
+    assert folder == tmp_path / "run" / REAL_FOLDER
+    clips = RealClips(folder, batch_size=2, seed=0, holdout=2)
+    requests = shapes_requests(6, 0, 0.5, 64, 64, 17, with_clips=True)
+    gen = VideoGenerator.from_folder(str(tiny_model_dir))
+    expected = gen.backbone.encode_video(np.stack([r.clip for r in requests]))  # (6, C, f, h, w)
+    for i, r in enumerate(requests):
+        item = clips.dataset.item(i)
+        assert item["prompt"] == r.prompt and item["i2v"] == (r.image is not None)
+        assert torch.allclose(item["latents"][0], expected[i], atol=1e-5) and clips.dataset.sigmas.tolist() == [0.0]
+    assert clips.held_out() == [4, 5]
+    stamp = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    prepare_real_clips(config, ModelFolder.open(str(tiny_model_dir)), tmp_path / "run")  # complete: reused as is
+    assert stamp == {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    # a step's draw: training clips only, carried to sigma by the flow operation with seeded noise
+    a, b = clips(3, 0.25), clips(3, 0.25)
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[0], clips(4, 0.25)[0])
+    clean = clips(3, 0.0)[0]
+    assert any(torch.allclose(clean[0], expected[i], atol=1e-5) for i in range(4))
+
+
+def test_a_folder_of_videos_with_captions_becomes_real_clips(tiny_model_dir, tmp_path):
+    import imageio.v2 as imageio
+
+    from accvideo.synvid.real import real_clip_requests
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    rng = np.random.default_rng(0)
+    for name, (h, w, n) in {"a": (72, 96, 20), "b": (64, 64, 17)}.items():
+        frames = rng.integers(0, 255, (n, h, w, 3), dtype=np.uint8)
+        imageio.mimwrite(videos / f"{name}.mp4", list(frames), fps=8, codec="libx264", macro_block_size=8)
+        (videos / f"{name}.txt").write_text(f"clip {name}\n")
+    requests, source = real_clip_requests(str(videos), 0, 0.5, 0, 64, 64, 17)
+    assert [r.prompt for r in requests] == ["clip a", "clip b"] and source.startswith("videos:")
+    assert all(r.clip.shape == (17, 64, 64, 3) and r.clip.dtype == np.uint8 for r in requests)
+    (videos / "c.mp4").write_bytes((videos / "a.mp4").read_bytes())
+    with pytest.raises(ValueError, match="c.mp4 needs c.txt"):
+        real_clip_requests(str(videos), 0, 0.5, 0, 64, 64, 17)
+    (videos / "c.txt").write_text("clip c")
+    with pytest.raises(ValueError, match="a.mp4: 20 frames, the teacher.s clips have 33"):  # enough for 17 only
+        real_clip_requests(str(videos), 0, 0.5, 0, 64, 64, 33)
+
+
+def test_real_clips_are_the_heads_real_side_and_resume_bit_exact(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.distill.trainer import Distiller, distill
+    from accvideo.training.state import load_checkpoint
+
+    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", holdout=2, eval_every=1))
+    seen = []
+    real_side = trainer.real_side
+    trainer.real_side = lambda step, k, synvid, stream=0: seen.append(k) or real_side(step, k, synvid, stream)
+    trainer.run()
+    assert seen == [1, 0, 1, 0]  # each inner step's head update, k = m-1 .. 0
+    drawn = trainer.real(0, 0.0)[0]  # the real side's latents are real clips, not SynVid's l'_{t'_k}
+    synvid = trainer.batches(0, 0)["latents"][:, -1]
+    assert not any(torch.allclose(d, s) for d in drawn for s in synvid)
+    heads = list(csv.DictReader(open(tmp_path / "a" / "heads.csv")))
+    assert [int(r["k"]) for r in heads] == [0, 1, 0, 1]
+    plain = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "plain", real_shapes=0))
+    plain.run()
+    a_heads = load_checkpoint(tmp_path / "a" / "checkpoint-rank0.json")["heads"]
+    p_heads = load_checkpoint(tmp_path / "plain" / "checkpoint-rank0.json")["heads"]
+    assert any(not torch.equal(a_heads[k], p_heads[k]) for k in a_heads)
+
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", holdout=2, eval_every=1, stop_at=1))
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", holdout=2, eval_every=1), resume=True)
+    a, b = (load_checkpoint(tmp_path / run / "checkpoint-rank0.json") for run in ("a", "b"))
+    for key in ("student", "heads"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(real_videos="v", real_shapes=4), "pass one"),
+    (dict(real_shapes=-1), "real_shapes must be >= 0"),
+    (dict(mode="traj"), "need SynVid data and the adversarial loss"),
+])
+def test_bad_real_clip_settings_are_one_line_errors(tiny_synvid, tiny_model_dir, tmp_path, kw, message):
+    with pytest.raises(ValueError, match=message):
+        cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", **kw)
