@@ -28,6 +28,19 @@ def shipped_few_step_students() -> list[str]:
     """The names of the shipped students for fewer steps (student-m3, ...) whose folders are there."""
     return [name for name in FEW_STEP_STUDENTS if (SHIPPED[name] / SETTINGS_FILE).is_file()]
 
+
+def shipped_student_for(steps: int) -> tuple[str, str | None]:
+    """The shipped student to run at `steps`: the one distilled for that many, else the one distilled for the
+    nearest count (the larger on a tie), with a note saying it runs off its grid."""
+    by_m = {SamplingSettings.load(SHIPPED[name]).steps: name for name in ("student", *shipped_few_step_students())
+            if (SHIPPED[name] / SETTINGS_FILE).is_file()}
+    if not by_m or steps in by_m:
+        return by_m.get(steps, "student"), None
+    m = min(by_m, key=lambda k: (abs(k - steps), -k))
+    return by_m[m], (f"no student distilled for {steps} steps ships: {by_m[m]} (distilled for {m}) runs off its "
+                     f"grid at {steps}")
+
+
 # backbone name -> "module:class"; imported only when used
 BACKBONES = {
     "miniature": "accvideo.backbones.miniature:MiniatureBackbone",
