@@ -102,3 +102,48 @@ def test_real_clips_are_the_heads_real_side_and_resume_bit_exact(tiny_synvid, ti
 def test_bad_real_clip_settings_are_one_line_errors(tiny_synvid, tiny_model_dir, tmp_path, kw, message):
     with pytest.raises(ValueError, match=message):
         cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", **kw)
+
+
+def test_latent_heads_read_the_latent_itself(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.distill.features import LatentFeatures
+    from accvideo.distill.trainer import Distiller
+
+    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "lat", disc_features="latent", iters=1))
+    channels = trainer.backbone.transformer.config.out_channels
+    assert isinstance(trainer.features, LatentFeatures) and trainer.features.dim == channels
+    latent = torch.randn(2, channels, 5, 16, 16)
+    folded = trainer.features(latent, 0.5, None, None)  # (B * F, C, h, w): frame 3 of clip 1 is row 1 * 5 + 3
+    assert folded.shape == (10, channels, 16, 16) and torch.equal(folded[8], latent[1, :, 3])
+    trainer.run()
+    heads = trainer.acc.unwrap_model(trainer.heads)
+    assert heads.heads[0].net[0].in_channels == channels
+    rows = list(csv.DictReader(open(tmp_path / "lat" / "losses-rank0.csv")))
+    assert len(rows) == 2 and all(float(r["disc"]) > 0 for r in rows)
+
+
+def test_distribution_matching_gradient_and_a_run_that_resumes_bit_exact(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.distill.dmd import dmd_gradient, dmd_loss
+    from accvideo.distill.trainer import distill
+    from accvideo.training.state import load_checkpoint
+
+    x = torch.zeros(2, 3, requires_grad=True)
+    real, fake = torch.tensor([[1.0, 1.0, 4.0], [0.0, 2.0, 0.0]]), torch.zeros(2, 3)
+    grad = dmd_gradient(x.detach(), real, fake)  # (fake - real) / mean |x - real|: toward real, per-sample scale
+    assert torch.allclose(grad, torch.tensor([[-0.5, -0.5, -2.0], [0.0, -3.0, 0.0]]))
+    dmd_loss(x, grad).sum().backward()
+    assert torch.allclose(x.grad, grad)
+
+    kw = dict(real_shapes=0, dmd=1.0)
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", **kw))
+    rows = list(csv.DictReader(open(tmp_path / "a" / "losses-rank0.csv")))
+    assert all((float(r["dmd"]) > 0) == (r["k"] == "0") and (float(r["fake"]) > 0) == (r["k"] == "0") for r in rows)
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", stop_at=1, **kw))
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", **kw), resume=True)
+    a, b = (load_checkpoint(tmp_path / run / "checkpoint-rank0.json") for run in ("a", "b"))
+    for key in ("student", "heads"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
+    assert all(torch.equal(a["dmd"]["fake"][k], b["dmd"]["fake"][k]) for k in a["dmd"]["fake"])
+    from diffusers import WanTransformer3DModel
+
+    teacher = WanTransformer3DModel.from_pretrained(tiny_model_dir).state_dict()
+    assert any(not torch.equal(a["dmd"]["fake"][k], teacher[k]) for k in teacher)  # f_psi moved off the teacher

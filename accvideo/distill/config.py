@@ -58,6 +58,10 @@ class DistillConfig:
     onpolicy_keys: tuple[int, ...] = ()  # the key intervals k that get it (m-1: the first, from noise); none given: all
     real_videos: str | None = None  # a folder of videos (NAME.txt captions beside them): the heads' real side (ours)
     real_shapes: int = 0  # or this many rendered Shapes-world clips as the heads' real side (the miniature's videos)
+    dmd: float = 0.0  # weight of distribution matching at the student's clean output (ours, distill/dmd.py); 0: off
+    lr_fake: float = 2e-4  # AdamW lr of its fake score model
+    disc_features: Literal["teacher", "latent"] = "teacher"  # what H_k reads: the frozen teacher's features (Eq. 8),
+    #                                                        or the latent itself (ours: the VAE's resolution)
 
     def __post_init__(self):
         import math
@@ -99,15 +103,18 @@ class DistillConfig:
         if self.uses_real and (self.data_kind != "synvid" or not self.uses_adv):
             raise ValueError("real clips are the heads' real side: they need SynVid data and the adversarial loss "
                              "(not --no-adv)")
+        if self.dmd and (self.data_kind != "synvid" or not self.uses_adv):
+            raise ValueError("--dmd reads the student's clean outputs from the queues: it needs SynVid data and the "
+                             "adversarial loss (not --no-adv)")
         if self.eval_every and not self.holdout:
             raise ValueError("eval_every needs held-out samples: pass --holdout N (e.g. 16)")
         if self.disc_steps > 1 and self.data_kind != "synvid":
             raise ValueError("--disc-steps above 1 reads extra SynVid samples; the real-data baseline has none")
         if self.lora_rank < 0:
             raise ValueError(f"lora_rank must be 0 (all weights) or a rank >= 1, got {self.lora_rank}")
-        for name in ("lambda_adv", "onpolicy"):
+        for name in ("lambda_adv", "onpolicy", "dmd"):
             validation.number(name, getattr(self, name), low=0.0)
-        for name in ("lr", "lr_heads", "max_loss"):  # 0 would train nothing, or stop at the first step
+        for name in ("lr", "lr_heads", "lr_fake", "max_loss"):  # 0 would train nothing, or stop at the first step
             validation.number(name, getattr(self, name), above=0.0)
         validation.number("max_rise", self.max_rise, above=1.0)  # a rise factor <= 1 stops at the first step
         if not 0 <= self.ema < 1:

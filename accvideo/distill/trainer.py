@@ -24,7 +24,7 @@ from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
 from accvideo.distill.data import (KeyBatches, RealKeyBatches, encode_paraphrases, read_ids, read_paraphrases,
                                    stream_seed, student_steps)
-from accvideo.distill.features import TeacherFeatures
+from accvideo.distill.features import LatentFeatures, TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
 from accvideo.distill.queues import LatentQueues
@@ -36,7 +36,8 @@ from accvideo.training.loop import TrainLoop, ema_update, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from accvideo.validation import path_identity
 
-LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy"]
+LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake"]
+DMD_STREAM = 32452843  # seed offset of the distribution-matching draws (noise levels and noise)
 HEAD_FIELDS = ["k", "sigma", "logit_gap", "accuracy", "real_right", "fake_right"]  # heads.csv; its step = iteration
 
 
@@ -63,9 +64,9 @@ class Distiller:
         # the teacher's transformer only (text encoders and VAE load if samples are asked for)
         self.backbone = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype), load_parts=False)
         teacher = self.backbone.transformer
-        # the text encoder, loaded once when --paraphrases or --onpolicy encode text at start-up, then dropped
-        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if cfg.paraphrases or cfg.onpolicy \
-            else None
+        # the text encoder, loaded once when --paraphrases, --onpolicy or --dmd encode text at start-up, then dropped
+        needs_text = cfg.paraphrases or cfg.onpolicy or cfg.dmd
+        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if needs_text else None
         if cfg.data_kind == "real" and not self.backbone.teacher_data:
             raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
                              f"not {self.teacher.name}")
@@ -89,8 +90,9 @@ class Distiller:
         student = new_student(teacher, self.backbone.feature_blocks, cfg.lora_rank).train()  # line 1: beta <- theta
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
-        self.features = TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
+        self.features = self.discriminator_features(cfg, teacher)
         self.solver = self.teacher_solver(cfg, encoder) if cfg.onpolicy else None
+        self.dmd = self.distribution_matching(cfg, encoder) if cfg.dmd else None
         heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
@@ -142,6 +144,12 @@ class Distiller:
         guidance = settings["guidance"] if cfg.onpolicy_guidance is None else cfg.onpolicy_guidance
         return TeacherSolver(self.backbone, self.backbone.transformer, grid, guidance, uncond, cfg.onpolicy_steps)
 
+    def discriminator_features(self, cfg: DistillConfig, teacher) -> TeacherFeatures | LatentFeatures:
+        """What the heads read (Eq. 8): the frozen teacher's features, or (--disc-features latent) the latent."""
+        if cfg.disc_features == "teacher":
+            return TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
+        return LatentFeatures(teacher.config.out_channels)  # the latent's C (in_channels may add the condition's)
+
     def real_clips(self, cfg: DistillConfig) -> RealClips:
         """--real-videos / --real-shapes: encoded once into OUT/real-clips by the main process, read by every rank."""
         if self.acc.is_main_process:
@@ -159,6 +167,15 @@ class Distiller:
         dev = self.acc.device
         return latent.to(dev), conditioning.to(text, dev), conditioning.to(cond, dev)
 
+    def distribution_matching(self, cfg: DistillConfig, encoder):
+        """--dmd: the teacher with the SynVid's CFG as the real score, a fake score model from the teacher."""
+        from accvideo.distill.dmd import DistributionMatching
+
+        with torch.no_grad():
+            uncond = encoder.encode_text([""])
+        return DistributionMatching(self.backbone, self.backbone.transformer, self.dataset.settings["guidance"],
+                                    uncond, cfg.lr_fake)
+
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
 
@@ -173,7 +190,8 @@ class Distiller:
                 "opt_h": self.opt_h.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
                 "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist(),
                 "loss_ref": {str(k): v for k, v in self.loss_ref.items()},
-                "onpolicy_ref": {str(k): v for k, v in self.onpolicy_ref.items()}}
+                "onpolicy_ref": {str(k): v for k, v in self.onpolicy_ref.items()},
+                "dmd": self.dmd.state_dict() if self.dmd is not None else None}
 
     def _load(self, state: dict) -> None:
         self.acc.unwrap_model(self.student).load_state_dict(state["student"])
@@ -187,6 +205,8 @@ class Distiller:
         self.start_iter, self.elapsed = state["iter"], state["elapsed"]
         self.loss_ref = {int(k): v for k, v in (state.get("loss_ref") or {}).items()}
         self.onpolicy_ref = {int(k): v for k, v in (state.get("onpolicy_ref") or {}).items()}
+        if self.dmd is not None:
+            self.dmd.load_state_dict(state["dmd"])
 
     def _student_pass(self, step: int, k: int) -> tuple[torch.Tensor, dict, tuple | None]:
         """Lines 7-21 on one micro-batch: the student's loss, its logs, and what the heads' update needs."""
@@ -205,7 +225,7 @@ class Distiller:
         else:
             x, x_text, x_cond = l_k1, text, cond
         v = self.backbone.velocity(self.student, x, t_k1, x_text, x_cond)  # s_beta at t'_{k+1}, both halves at once
-        logs = {"traj": 0.0, "gen": 0.0, "onpolicy": 0.0}
+        logs = {"traj": 0.0, "gen": 0.0, "onpolicy": 0.0, "dmd": 0.0}
         loss = torch.zeros((), device=dev)
         if cfg.uses_traj:  # lines 9-10, Eq. 6
             l_traj = trajectory_loss(v[:b], l_k, l_k1, torch.tensor([t_k]), torch.tensor([t_k1])).mean()
@@ -220,6 +240,10 @@ class Distiller:
             loss = loss + cfg.lambda_adv * l_g
             logs["gen"] = l_g.item()
             disc_inputs = (*self.real_side(step, k, (l_k, text, cond)), l_gen.detach(), g_text, g_cond)
+            if self.dmd is not None and k == 0:  # the student's clean output against the teacher's distribution
+                l_dmd = self.dmd.loss(l_gen, g_text, g_cond, self.dmd_generator(step)).mean()
+                loss = loss + cfg.dmd * l_dmd
+                logs["dmd"] = l_dmd.item()
         if self.solver is not None and (not cfg.onpolicy_keys or k in cfg.onpolicy_keys):
             # Eq. 6 from the student's own l^gen_{t'_{k+1}} (ours), on every key interval or the chosen ones
             target = self.solver(g_lat, t_k1, t_k, g_text, g_cond)
@@ -227,6 +251,10 @@ class Distiller:
             logs["onpolicy"] = l_on.item()
             loss = loss + cfg.onpolicy * l_on * self.traj_weight(k, logs["onpolicy"], self.onpolicy_ref)
         return loss, logs, disc_inputs
+
+    def dmd_generator(self, step: int, fake: bool = False) -> torch.Generator:
+        """The seeded draws of distribution matching at a step: the student's (fake=False) or f_psi's update."""
+        return step_generator(self.cfg.seed + DMD_STREAM * (2 if fake else 1), step, self.acc.process_index)
 
     def traj_weight(self, k: int, first_value: float, refs: dict[int, float] | None = None) -> float:
         """The weight of key interval k's Eq. 6 loss: 1 (the paper), or with traj_norm "first" (ours) one over the
@@ -283,6 +311,8 @@ class Distiller:
         if cfg.uses_adv:
             for micro, disc_inputs in enumerate(pending):
                 logs[micro].update(self._heads_pass(k, disc_inputs))
+                if self.dmd is not None and k == 0:  # f_psi follows the student's clean outputs
+                    logs[micro]["fake"] = self.dmd.update_fake(*disc_inputs[3:], self.dmd_generator(base + micro, True))
             self.opt_h.step()
             self.opt_h.zero_grad(set_to_none=True)
             for draw in range(1, cfg.disc_steps):  # extra head updates: the heads must keep up with the student
@@ -292,7 +322,7 @@ class Distiller:
                 self.opt_h.zero_grad(set_to_none=True)
         if self.ema is not None:
             ema_update(self.ema, self.acc.unwrap_model(self.student), cfg.ema)
-        keys = ["traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy"]
+        keys = ["traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake"]
         return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
 
     def run(self, on_step: Callable[[dict[str, float]], None] | None = None) -> Path | None:
