@@ -39,8 +39,9 @@ FEWER_STEPS = "## Fewer steps than the paper"  # the section bench/m_sweep.py wr
 ABLATIONS = "## Table 3: ablations"  # where the ablation sections start (kept as they are by --main-only)
 
 # The shipped student's `accvideo distill` flags beside --iters/--lr/--lr-heads, less its --exclude and on-policy
-# term (assets/student/README.md; the session-11 recipe): every ablation student gets them, so that "full" is that
-# recipe and each variant differs from it in one thing (the on-policy term needs the queues --no-adv drops)
+# term (assets/student/README.md; the recipe of the 2026-12-02 student): every ablation student gets them, so
+# that "full" is that recipe and each variant differs from it in one thing (the on-policy term needs the queues
+# --no-adv drops)
 SHIPPED_RECIPE = "--batch-size 8 --ema 0 --traj-norm first --checkpoint-every 25"
 # Table 3 and 4 variants: name -> (description, `accvideo distill` flags)
 VARIANTS = {

@@ -120,7 +120,7 @@ def test_same_reading():
 
 def test_unknown_background_and_empty_clip():
     odd = np.zeros((5, 64, 64, 3), dtype=np.uint8)
-    odd[:] = (200, 100, 0)  # near no background of the world
+    odd[:] = (200, 100, 0)  # near none of the world's backgrounds
     judged = judge_clip(odd)
     assert judged.background is None
     black = judge_clip(np.zeros((5, 64, 64, 3), dtype=np.uint8))

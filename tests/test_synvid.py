@@ -116,7 +116,7 @@ def test_sigkill_mid_shard_then_resume_equals_plain(plain_run, model_dir, tmp_pa
     proc.wait()
     assert not (out / "COMPLETE").exists()  # it really died mid-run
     again = run(synvid_args(model_dir, out))
-    assert again.returncode == 2 and "--resume" in again.stderr  # no silent mixing
+    assert again.returncode == 2 and "--resume" in again.stderr  # never mixed without a word
     resumed = run(synvid_args(model_dir, out, "--resume"))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert_same_dataset(plain_run, out)
