@@ -2,7 +2,8 @@
 
 generate, train-vae, train-teacher, average-weights, synvid, distill, eval, studio. Bad input ends with a one-line
 error on stderr and exit code 2, before any model loads and without leaving a partial output file. Nothing below
-this package imports it. Ctrl-C ends with one line saying what was kept, and exit code 130.
+this package imports it. Ctrl-C ends with one line saying what was kept, and exit code 130. The libraries' progress
+bars, logs and warnings show only with `accvideo --verbose`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 
 from accvideo.commands.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BadInput, Interrupted
+from accvideo.commands.quiet import library_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     from accvideo.commands import distill, evaluate, generate, studio, synvid, train
 
     p = argparse.ArgumentParser(prog="accvideo", description=__doc__.splitlines()[0])
+    p.add_argument("--verbose", action="store_true",
+                   help="also show the libraries' progress bars, logs and warnings (hidden by default)")
     sub = p.add_subparsers(dest="command", required=True)
     for module in (generate, train, synvid, distill, studio, evaluate):
         module.add_parser(sub)
@@ -44,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = warnings.formatwarning
     warnings.formatwarning = lambda message, *_: f"accvideo: warning: {message}\n"  # one line, as errors are
     try:
-        return args.func(args)
+        with library_output(args.verbose, import_libraries=getattr(args, "loads_models", True)):
+            return args.func(args)
     except (BadInput, FileExistsError, FileNotFoundError) as err:
         print(f"accvideo: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

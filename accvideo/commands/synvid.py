@@ -144,7 +144,7 @@ def add_parser(sub) -> None:
     i = ss.add_parser("info", help="counts, tasks, size, prompt lengths")
     i.add_argument("dir")
     i.add_argument("--json", action="store_true")
-    i.set_defaults(func=run_info)
+    i.set_defaults(func=run_info, loads_models=False)  # no library output to quiet: none imported for it
     v = ss.add_parser("verify", help="check every shard and sample")
     v.add_argument("dir")
-    v.set_defaults(func=run_verify)
+    v.set_defaults(func=run_verify, loads_models=False)
