@@ -1,4 +1,10 @@
-"""Reading and writing clips and images: mp4 via imageio + libx264, PNG via Pillow, always atomically."""
+"""Reading and writing clips and images: mp4 via imageio + libx264, PNG via Pillow, always atomically.
+
+Clips are written enlarged, nearest-neighbour by a whole factor, so that their short side is at least
+`MIN_SHORT_SIDE` pixels: H.264 stores colour at half resolution (4:2:0), which at 64 x 64 would blur a small
+object's corners in the file itself, and a player would show a smear. Frames judged or measured are always
+the model's own (the arrays), never a file read back.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from accvideo.shapes.spec import FPS
+
+MIN_SHORT_SIDE = 256  # pixels: clips smaller than this are written enlarged by a whole factor
 
 
 def replace_file(tmp: Path, path: Path) -> None:
@@ -23,12 +31,28 @@ def replace_file(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_mp4(path: str | Path, frames: np.ndarray, fps: int = FPS) -> Path:
-    """Write uint8 frames (F, H, W, 3) as H.264 mp4; a temporary name then rename, so no partial file remains."""
+def display_factor(height: int, width: int, min_side: int = MIN_SHORT_SIDE) -> int:
+    """The smallest whole factor that brings the short side of a (height, width) frame to at least `min_side`."""
+    return max(1, -(-min_side // min(height, width)))
+
+
+def enlarge(frames: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of frames (F, H, W, 3) -> (F, H * factor, W * factor, 3)."""
+    if factor == 1:
+        return frames
+    return frames.repeat(factor, axis=1).repeat(factor, axis=2)
+
+
+def write_mp4(path: str | Path, frames: np.ndarray, fps: int = FPS, raw: bool = False) -> Path:
+    """Write uint8 frames (F, H, W, 3) as H.264 mp4, enlarged by display_factor unless `raw` (clips whose short
+    side is already MIN_SHORT_SIDE are written as they are); a temporary name then rename, so no partial file
+    remains."""
     import imageio.v2 as imageio
 
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected uint8 frames (F, H, W, 3), got {frames.dtype} {frames.shape}")
+    if not raw:
+        frames = enlarge(frames, display_factor(*frames.shape[1:3]))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial.mp4")

@@ -56,8 +56,8 @@ def test_four_commands_write_9_frame_clips(run):
     from accvideo.video import read_mp4
 
     assert run["codes"] == {"teacher": 0, "synvid": 0, "distill": 0, "student": 0, "lora": 0}
-    assert read_mp4(run["root"] / "x.mp4").shape == (9, 16, 16, 3)
-    assert read_mp4(run["root"] / "s.mp4").shape == (9, 16, 16, 3)
+    assert read_mp4(run["root"] / "x.mp4").shape == (9, 256, 256, 3)  # 16 x 16 clips written enlarged 16x
+    assert read_mp4(run["root"] / "s.mp4").shape == (9, 256, 256, 3)
 
 
 def test_synvid_stores_the_backbones_conditioning(run):

@@ -292,7 +292,7 @@ def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
     final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "s", iters=1))
     out = tmp_path / "s.mp4"
     assert main(["generate", "--model", str(final), "--prompt", "a red circle", "--output", str(out), "--json"]) == 0
-    assert read_mp4(out).shape == (17, 64, 64, 3)
+    assert read_mp4(out).shape == (17, 256, 256, 3)  # written enlarged 4x
 
 
 def test_lora_student_trains_adapters_only_resumes_and_ships_them(tiny_synvid, tiny_model_dir, tmp_path):

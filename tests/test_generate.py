@@ -21,7 +21,7 @@ def test_generate_writes_17_frame_mp4_with_json(tiny_model_dir, tmp_path, capsys
                  "black background", "--steps", "3", "--output", str(out), "--json"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     frames = read_mp4(out)
-    assert frames.shape == (17, 64, 64, 3) and frames.dtype == np.uint8
+    assert frames.shape == (17, 256, 256, 3) and frames.dtype == np.uint8  # 64 x 64 written enlarged 4x
     assert record["steps"] == 3 and record["nfe"] == 6  # CFG doubles the evaluations
     assert record["output"] == str(out)
     parts = record["seconds_text"] + record["seconds_denoise"] + record["seconds_decode"]
@@ -54,7 +54,7 @@ def test_prompts_file_txt_and_jsonl(tiny_model_dir, tmp_path, capsys):
     assert main(["generate", "--model", str(tiny_model_dir), "--prompts", str(jsonl), "--steps", "1",
                  "--output-dir", str(tmp_path / "b"), "--json", "--frames", "5"]) == 0
     record = json.loads(capsys.readouterr().out.strip())
-    assert record["seed"] == 5 and read_mp4(tmp_path / "b" / "0000.mp4").shape == (5, 64, 64, 3)
+    assert record["seed"] == 5 and read_mp4(tmp_path / "b" / "0000.mp4").shape == (5, 256, 256, 3)
 
 
 def test_student_not_shipped_is_a_clear_error(tmp_path):

@@ -49,7 +49,7 @@ def test_ctrl_c_during_generate_prompts_keeps_the_finished_clips_and_says_so(tin
     clips = sorted(out.iterdir())
     assert kept >= 2 and [p.name for p in clips] == [f"{i:04d}.mp4" for i in range(kept)]  # no partial file
     assert len([s for s in stdout.splitlines() if s.startswith("wrote ")]) == kept
-    assert all(read_mp4(p).shape == (17, 64, 64, 3) for p in clips)
+    assert all(read_mp4(p).shape == (17, 256, 256, 3) for p in clips)  # written enlarged 4x
 
 
 def test_ctrl_c_during_synvid_keeps_whole_batches_that_resume_uses(tiny_model_dir, tmp_path, capsys, monkeypatch):

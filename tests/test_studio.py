@@ -18,7 +18,7 @@ from app.samples import shapes_first_frame
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PROMPT = "a large red circle moving right on a black background"
-CLIP = (17, 64, 64, 3)
+CLIP = (17, 256, 256, 3)  # 64 x 64 clips, shown enlarged 4x
 SETTINGS = (2, 1, 3.0, 64, 64, 17)  # teacher steps, student steps, guidance, height, width, frames
 # both videos of a tab have a src and the browser has decoded a frame of each (HAVE_CURRENT_DATA)
 PLAYING = ("Array.from(document.querySelectorAll('#{tab}-teacher video[src], #{tab}-student video[src]'))"
