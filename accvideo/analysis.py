@@ -8,8 +8,6 @@ folded into N.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import torch
 
@@ -209,7 +207,9 @@ class LiveLossCurves:
     def _bundle(self) -> dict:
         """The figure as a plotly mime bundle: a figure's own display would not honour display_id, so each redraw
         would add a figure below the last instead of replacing it."""
-        return {"application/vnd.plotly.v1+json": json.loads(self.fig.to_json()), "text/plain": "loss curves"}
+        from accvideo.figures import mime_bundle
+
+        return {**mime_bundle(self.fig), "text/plain": "loss curves"}  # with a PNG copy for a code host
 
     def value(self, row: dict[str, float], key: str) -> float:
         """One panel's value from a loss-log row."""

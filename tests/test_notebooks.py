@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ executes headless, in FAST mode, without a cell error."""
+"""Every notebook in notebooks/ executes headless, in FAST mode, without a cell error, and is committed with its
+figures (plotly figures also as PNG copies, which a code host shows)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,34 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, errors
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_with_a_figure_a_code_host_shows(path: Path):
+    """The committed file holds its outputs, with at least one static image (a PNG copy of a plotly figure)."""
+    nb = nbformat.read(path, as_version=4)
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} has no figure output"
+    assert not [o for o in outputs if o.output_type == "error"]
+
+
+def test_static_copy_of_a_plotly_figure():
+    """accvideo.figures draws a figure's traces with Pillow: lines in their colour, images at their pixels."""
+    import io
+
+    import numpy as np
+    import plotly.express as px
+    import plotly.graph_objects as go
+    from PIL import Image
+
+    from accvideo.figures import figure_png, mime_bundle
+
+    fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[0, 1, 4], line=dict(color="#ff0000"), name="a"))
+    fig.update_layout(width=400, height=300, title="t")
+    image = np.asarray(Image.open(io.BytesIO(figure_png(fig))).convert("RGB"))
+    assert image.shape == (300, 400, 3) and ((image == (255, 0, 0)).all(-1)).sum() > 50  # the red line is drawn
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    pixels[2:6, 2:6] = (0, 255, 0)
+    drawn = np.asarray(Image.open(io.BytesIO(figure_png(px.imshow(pixels)))).convert("RGB"))
+    assert ((drawn == (0, 255, 0)).all(-1)).sum() > 1000  # the green square, enlarged
+    assert {"application/vnd.plotly.v1+json", "image/png"} <= set(mime_bundle(fig))
