@@ -53,7 +53,7 @@ def test_blur_and_warp_lower_it_in_order():
     blurred = mean(lambda c, i: np.clip(ndimage.gaussian_filter(c.astype(float), (0, 1.5, 1.5, 0)), 0, 255)
                    .astype(np.uint8))
     warped = [mean(lambda c, i, a=a: _warp(c, a, i)) for a in (1.0, 2.0, 3.0)]
-    assert 0.9 < blurred < 0.995  # corners round off, the outline stays
+    assert 0.9 < blurred < 0.995  # the corners blur away, the outline stays
     assert 0.97 > warped[0] > warped[1] + 0.05 > warped[2] + 0.1  # lumpier, lower
     assert warped[2] < 0.7
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,9 +97,9 @@ def run(args: argparse.Namespace) -> int:
     from accvideo.pipeline import VideoGenerator
     from accvideo.video import write_mp4
 
-    model = open_model(args.model)
-    height, width, frames = model.settings.clip_size(args.height, args.width, args.frames)
     check_sampling(args.steps, args.guidance)
+    model = open_model(pick_model(args.model, args.steps))
+    height, width, frames = model.settings.clip_size(args.height, args.width, args.frames)
     validation.whole("--context-parallel", args.context_parallel, low=1)
     jobs = read_jobs(args)
     for job in jobs:
@@ -126,18 +127,32 @@ def run(args: argparse.Namespace) -> int:
             out = gen([job.prompt], [job.seed], steps=args.steps, guidance=args.guidance, height=height,
                       width=width, frames=frames, images=image, progress=len(jobs) == 1 and main_process)
             if main_process:
-                write_mp4(job.output, np.ascontiguousarray(out.frames[0]))
-                report(job, out, args.json)
+                write_mp4(job.output, np.ascontiguousarray(out.frames[0]), raw=args.raw_size)
+                report(job, out, args.json, model.path)
             done += 1
     except KeyboardInterrupt:
         raise Interrupted(written(jobs, done)) from None
     return 0
 
 
-def report(job: Job, out, as_json: bool) -> None:
-    """One line per written clip: its timings as JSON, or a sentence."""
+def pick_model(name: str, steps: int | None) -> str:
+    """The model to open: with the shipped 'student' and --steps M, the shipped student distilled for M steps, else
+    the nearest one (said on stderr: it runs off its grid)."""
+    if name != "student" or steps is None:
+        return name
+    from accvideo.backbones.registry import shipped_student_for
+
+    picked, note = shipped_student_for(steps)
+    if note:
+        print(f"accvideo: {note}", file=sys.stderr, flush=True)
+    return picked
+
+
+def report(job: Job, out, as_json: bool, model: Path) -> None:
+    """One line per written clip: its timings as JSON (with the model folder that ran), or a sentence."""
     t = out.timings
-    record = {"prompt": job.prompt, "seed": job.seed, "steps": out.steps, "nfe": out.nfe, "output": str(job.output),
+    record = {"prompt": job.prompt, "seed": job.seed, "model": str(model), "steps": out.steps, "nfe": out.nfe,
+              "output": str(job.output),
               "seconds_text": round(t.text, 4), "seconds_denoise": round(t.denoise, 4),
               "seconds_decode": round(t.decode, 4), "seconds_total": round(t.total, 4)}
     print(json.dumps(record) if as_json else f"wrote {job.output} ({out.steps} steps, {out.nfe} NFE, "
@@ -147,7 +162,8 @@ def report(job: Job, out, as_json: bool) -> None:
 def add_parser(sub) -> None:
     """Register `generate`."""
     g = sub.add_parser("generate", help="generate clips (T2V, or I2V with --image)")
-    g.add_argument("--model", default="teacher", help="teacher, student, or a model folder")
+    g.add_argument("--model", default="teacher",
+                   help="teacher, student (with --steps M: the shipped student distilled for M steps), or a model folder")
     src = g.add_mutually_exclusive_group()
     src.add_argument("--prompt", help="one prompt")
     src.add_argument("--prompts", help=".txt (one prompt per line) or .jsonl (prompt, seed, image)")
@@ -161,6 +177,9 @@ def add_parser(sub) -> None:
     g.add_argument("--output", default="output.mp4", help="with --prompt: the mp4 to write")
     g.add_argument("--output-dir", default="outputs", help="with --prompts: folder of 0000.mp4, 0001.mp4, ...")
     g.add_argument("--json", action="store_true", help="one JSON line per clip on stdout")
+    g.add_argument("--raw-size", action="store_true",
+                   help="write clips at the model's size (by default a clip whose short side is under 256 px "
+                        "is enlarged, nearest-neighbour, by a whole factor to reach it)")
     g.add_argument("--device", default="cpu")
     add_memory_options(g)
     g.add_argument("--context-parallel", type=int, default=1, metavar="N",
