@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from svg_plot import COLOURS, Series, line_plot_svg  # bench/svg_plot.py, beside this
+from bench.svg_plot import COLOURS, Series, line_plot_svg
 
 FIELDS = ("iteration", "t2v_all_three", "t2v_shape", "i2v_all_three", "i2v_frame0_psnr_db")
 

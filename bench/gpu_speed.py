@@ -20,6 +20,10 @@ from pathlib import Path
 
 import torch
 
+from bench.results_file import GPU_SECTION, RESULTS
+
+NOT_MEASURED = ("Not measured yet: run `python bench/gpu_speed.py` on a CUDA machine; "
+                "it appends its figures here with the device and date.")  # docs/results.md's part before a run
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12}  # dense bf16, per GPU
 PROMPT = "a cat walks on the grass, realistic, the camera follows it slowly"
 
@@ -178,7 +182,7 @@ def markdown(r: dict) -> str:
     tc, st = r["teacher"], r["student"]
     mfu = ", ".join(f"{k} {v:.1%}" for k, v in (r["mfu"] or {}).items()) or "n/a (unknown peak FLOPs)"
     lines = [
-        f"## GPU speed: {r['architecture']}, {r['clip']}, {r['dtype']} ({r['device']}, {r['date']})", "",
+        f"{GPU_SECTION}: {r['architecture']}, {r['clip']}, {r['dtype']} ({r['device']}, {r['date']})", "",
         "| run | total s | text s | denoise s | decode s | peak memory |", "|---|---|---|---|---|---|",
         _row(f"teacher, {tc['steps']} steps + CFG ({tc['nfe']} NFE)", tc),
         _row(f"student, {st['steps']} steps ({st['nfe']} NFE)", st), "",
@@ -202,7 +206,7 @@ def main() -> None:
     torch.set_num_threads(2)
     result = run(args)
     print(json.dumps(result, indent=2))
-    out = args.results or (None if args.tiny else "docs/results.md")
+    out = args.results or (None if args.tiny else RESULTS)
     if out:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,9 +27,11 @@ import sys
 from pathlib import Path
 
 import torch
-from paper_tables import (  # bench/paper_tables.py, beside this
-    FEWER_STEPS, GPU_SECTION, SHIPPED_RECIPE, metrics_table, run_eval, section_end, train_variant, verdict)
-from svg_plot import Series, line_plot_svg
+
+from bench.distill_runs import SHIPPED_RECIPE, run_eval, train_variant
+from bench.results_file import FEWER_STEPS, GPU_SECTION, RESULTS, section_end
+from bench.svg_plot import Series, line_plot_svg
+from bench.verdicts import metrics_table, verdict
 
 
 def sweep_specs(teacher: str, finals: dict[int, Path], teacher_steps: int,
@@ -100,7 +102,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     p.add_argument("--prompts", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--work", default="runs/m_sweep")
-    p.add_argument("--results", default="docs/results.md",
+    p.add_argument("--results", default=str(RESULTS),
                    help="markdown file whose fewer-steps section this writes (replaced; other sections kept)")
     p.add_argument("--svg", help="also plot T2V teacher PSNR against NFE into this SVG (beside --results)")
     p.add_argument("--lora-rank", type=int, default=0,

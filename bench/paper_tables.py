@@ -24,25 +24,18 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import json
 import platform
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 import torch
 
-RESULTS = Path("docs/results.md")
-GPU_SECTION = "## GPU speed"  # sections bench/gpu_speed.py appends; kept when this script rewrites the file
-FEWER_STEPS = "## Fewer steps than the paper"  # the section bench/m_sweep.py writes (before the GPU one); kept too
+from bench.distill_runs import SHIPPED_RECIPE, run_eval, train_variant
+from bench.results_file import RESULTS, other_scripts_sections, section_end
+from bench.verdicts import metrics_table, verdict
+
 ABLATIONS = "## Table 3: ablations"  # where the ablation sections start (kept as they are by --main-only)
 
-# The shipped student's `accvideo distill` flags beside --iters/--lr/--lr-heads, less its --exclude and on-policy
-# term (assets/student/README.md; the recipe of the 2026-12-02 student): every ablation student gets them, so
-# that "full" is that recipe and each variant differs from it in one thing (the on-policy term needs the queues
-# --no-adv drops)
-SHIPPED_RECIPE = "--batch-size 8 --ema 0 --traj-norm first --checkpoint-every 25"
 # Table 3 and 4 variants: name -> (description, `accvideo distill` flags)
 VARIANTS = {
     "full": ("full: trajectory + adversarial, timestep-aware heads, SynVid", []),
@@ -51,100 +44,6 @@ VARIANTS = {
     "real-data": ("real data + forward diffusion (--data-kind real)", ["--data-kind", "real"]),
     "uniform": ("uniform key timesteps (--schedule uniform)", ["--schedule", "uniform"]),
 }
-# The columns a verdict reads (all "higher is better" except the Fréchet distance)
-PRIMARY = ("attribute_accuracy", "teacher_psnr_db", "frechet_distance", "sharpness")
-TABLE_COLUMNS = (("attribute_accuracy", "all attr.", 3), ("colour_accuracy", "colour", 2),
-                 ("shape_accuracy", "shape", 2), ("motion_accuracy", "motion", 2),
-                 ("frechet_distance", "Fréchet", 2), ("temporal_flicker", "flicker", 2),
-                 ("subject_consistency", "subject", 3), ("sharpness", "sharpness", 3),
-                 ("teacher_psnr_db", "teacher PSNR dB", 2), ("teacher_ssim", "teacher SSIM", 3),
-                 ("frame0_psnr_db", "frame-0 PSNR dB", 2), ("seconds_per_clip", "s / clip", 3))
-
-
-def train_variant(name: str, flags: list[str], args: argparse.Namespace) -> Path:
-    """Distil one ablation student (or reuse a finished run); returns its exported folder."""
-    out = Path(args.work) / name
-    final = out / "final"
-    if (final / "accvideo.json").is_file():
-        return final
-    data = args.real_data if name == "real-data" else args.synvid
-    cmd = [sys.executable, "-m", "accvideo", "distill", "--data", data, "--teacher", args.teacher, "--out", str(out),
-           "--iters", str(args.iters), "--lr", str(args.lr), "--lr-heads", str(args.lr_heads),
-           "--threads", str(args.threads), *shlex.split(args.recipe), *flags]
-    if (out / "checkpoint-rank0.json").is_file():
-        cmd.append("--resume")
-    print(" ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
-    return final
-
-
-def run_eval(models: list[str], prompts: int, size: int, out: Path, threads: int) -> dict:
-    """`accvideo eval` on both tasks; returns metrics.json's results."""
-    cmd = [sys.executable, "-m", "accvideo", "eval", "--models", ",".join(models), "--prompts", str(prompts),
-           "--task", "both", "--size", str(size), "--out", str(out), "--threads", str(threads)]
-    if not (out / "metrics.json").is_file():
-        print(" ".join(cmd), flush=True)
-        subprocess.run(cmd, check=True)
-    return json.loads((out / "metrics.json").read_text())["results"]
-
-
-def _fmt(value, digits: int) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def metrics_table(results: dict, rows: list[tuple[str, str]], task: str) -> str:
-    """A markdown table: one row per (label, spec), the TABLE_COLUMNS present for the task."""
-    cols = [c for c in TABLE_COLUMNS if any(results[s][task].get(c[0]) is not None for _, s in rows)]
-    lines = ["| model | NFE | " + " | ".join(c[1] for c in cols) + " |", "|---" * (len(cols) + 2) + "|"]
-    for label, spec in rows:
-        m = results[spec][task]
-        lines.append(f"| {label} | {m['nfe']} | " + " | ".join(_fmt(m.get(k), d) for k, _, d in cols) + " |")
-    return "\n".join(lines)
-
-
-REFERENCE_PSNR = 99.0  # teacher_psnr_db of the reference itself (identical clips score 100 dB)
-
-
-def verdict(results: dict, winner: str, loser: str, claim: str, names: tuple[str, str] | None = None) -> str:
-    """Markdown: does `winner` beat `loser`, decided per task and primary metric by a paired bootstrap interval over
-    the prompts (accvideo.evaluation.bootstrap), never by counting metrics won.
-
-    A first line names the metrics on which the ordering holds, does not hold and is undecided; then one line per
-    task and metric: winner - loser with its interval, and the verdict. `names` label the two specs (default: their
-    spec texts). Teacher fidelity is left out when `loser` is the fidelity reference itself.
-    """
-    from accvideo.evaluation.bootstrap import DOES_NOT_HOLD, HOLDS, LEVEL, UNDECIDED, compare_per_clip
-    from accvideo.evaluation.report import COLUMNS
-    from accvideo.evaluation.runner import PER_CLIP
-
-    columns = {c.key: c for c in COLUMNS}
-    first, second = names or (winner, loser)
-    decided: dict[str, list[str]] = {HOLDS: [], DOES_NOT_HOLD: [], UNDECIDED: []}
-    lines = []
-    for task in [t for t in results[winner] if t in results[loser]]:
-        a, b = results[winner][task], results[loser][task]
-        for key in PRIMARY:
-            if a.get(key) is None or b.get(key) is None:
-                continue
-            if key == "teacher_psnr_db" and b[key] >= REFERENCE_PSNR:
-                continue
-            column, name = columns[key], f"{task} {columns[key].label}"
-            d = column.digits
-            if PER_CLIP not in a or PER_CLIP not in b:  # a metrics.json from before per-clip values were kept
-                decided[UNDECIDED].append(name)
-                lines.append(f"  - {name}: {first} {a[key]:.{d}f}, {second} {b[key]:.{d}f}: {UNDECIDED} "
-                             "(no per-clip values in metrics.json: re-run `accvideo eval`)")
-                continue
-            o = compare_per_clip(a[PER_CLIP], b[PER_CLIP], key, higher_is_better=column.better == "higher")
-            decided[o.verdict].append(name)
-            lower = ", lower is better" if column.better == "lower" else ""
-            lines.append(f"  - {name}: {first} - {second} = {o.difference:+.{d}f} [{o.low:+.{d}f}, {o.high:+.{d}f}]"
-                         f"{lower}: {o.verdict}")
-    overall = "; ".join(f"{v} on {', '.join(found)}" for v, found in decided.items() if found) or "nothing to compare"
-    clips = results[winner][next(iter(results[winner]))].get("clips")
-    head = (f"- **{claim}** ({first} against {second}; {LEVEL:.0%} paired bootstrap intervals over "
-            f"{clips} prompts): {overall}.")
-    return "\n".join([head, *lines])
 
 
 def budget_note(results: dict, finals: dict[str, Path]) -> str:
@@ -194,7 +93,7 @@ def discriminator_section(finals: dict[str, Path]) -> str:
 def curve_section(finals: dict[str, Path], svg: Path) -> str:
     """The learning curves of the full method and of trajectory-only (bench/distill_curve.py's curve.csv in each run
     folder, when both runs were trained through it): a table and a plot written to `svg`; empty when one is missing."""
-    from distill_curve import curve_svg, done_rows  # bench/distill_curve.py, beside this
+    from bench.distill_curve import curve_svg, done_rows
 
     runs = [finals[name].parent for name in ("full", "traj")]
     curves = [{int(r["iteration"]): r for r in done_rows(run / "curve.csv")} for run in runs]
@@ -294,24 +193,6 @@ def kept_ablations(old: str) -> list[str]:
         + (lines[2] if len(lines) > 2 else "an earlier run"))
     kept = old[old.index(ABLATIONS):section_end(old, ABLATIONS)].rstrip()
     return [provenance, "", kept, ""]
-
-
-def section_end(text: str, header: str) -> int:
-    """Where the part of `text` that starts at `header` ends: at the next section another script writes (the
-    m-sweep's, the GPU one), else at the end."""
-    start = text.index(header) + len(header)
-    ends = [text.index(h, start) for h in (FEWER_STEPS, GPU_SECTION) if h in text[start:]]
-    return min(ends, default=len(text))
-
-
-def other_scripts_sections(old: str) -> str:
-    """The m-sweep's section and the GPU section of the old file, as they are (the GPU one's placeholder when the
-    file has none)."""
-    fewer = old[old.index(FEWER_STEPS):section_end(old, FEWER_STEPS)].rstrip() + "\n\n" if FEWER_STEPS in old else ""
-    gpu = old[old.index(GPU_SECTION):] if GPU_SECTION in old else (
-        f"{GPU_SECTION}\n\nNot measured yet: run `python bench/gpu_speed.py` on a CUDA machine; "
-        "it appends its figures here with the device and date.\n")
-    return fewer + gpu
 
 
 ORDERINGS = {  # variant -> the paper's claim that the full method beats it

@@ -18,17 +18,7 @@ import json
 import numpy as np
 import torch
 
-
-def specs_of(dataset, indices: list[int]) -> list:
-    """The Shapes specs behind SynVid samples drawn with --shapes (training seeds in order, as shapes_requests)."""
-    from accvideo.shapes import random_spec, split_seeds
-
-    source = dataset.settings.get("source", "")
-    if not source.startswith("shapes:"):
-        raise ValueError(f"{dataset.root} was not drawn from the Shapes world (source {source!r})")
-    seeds = split_seeds("train", len(dataset))
-    s = dataset.settings
-    return [random_spec(seeds[i], s["height"], s["width"], s["frames"]) for i in indices]
+from accvideo.synvid.misdrawn import bar_misses, specs_of
 
 
 def caption_subset(dataset, indices: list[int], captions: str) -> list[int]:
@@ -57,15 +47,6 @@ def finish_from(gen, start: torch.Tensor, prompts: list[str], sigmas: torch.Tens
     text = gen.encode_text(prompts)
     uncond = gen.encode_text([""] * len(prompts)) if guidance != 1.0 else text
     return gen.denoise(start, text, uncond, sigmas, guidance).latent
-
-
-def bar_misses(gen, latents: torch.Tensor, specs) -> list[list[str]]:
-    """Per latent: the bar's attributes (colour, shape, motion) the judge reads otherwise than its spec says, from
-    the decoded clip; an empty list when all three are right."""
-    from accvideo.shapes.judge import BAR_ATTRIBUTES, attribute_report, judge_clip
-
-    reports = [attribute_report(judge_clip(c), s) for c, s in zip(gen.decode(latents), specs)]
-    return [[a for a in BAR_ATTRIBUTES if not r[a]] for r in reports]
 
 
 def handoff(gen, dataset, indices: list[int], m: int, guidance: float, batch_size: int = 25) -> list[dict]:

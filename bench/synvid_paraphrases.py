@@ -19,7 +19,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from student_handoff import specs_of  # bench/student_handoff.py, beside this
+
+from accvideo.synvid.misdrawn import specs_of
 
 
 def paraphrases(spec, world_seed: int, own: str, n_fine: int) -> list[str]:

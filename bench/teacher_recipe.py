@@ -90,7 +90,7 @@ CURVE_LINES = (("t2v_all_three", "T2V all three right (proxy)", "#d62728"),
 
 def curve_svg(path: Path) -> str:
     """A run's proxy.csv as an SVG line plot: judged rates (%) against CPU minutes, the bar's 90 % dashed."""
-    from svg_plot import Series, line_plot_svg  # bench/svg_plot.py, beside this script
+    from bench.svg_plot import Series, line_plot_svg
 
     rows = list(csv.DictReader(path.open()))
     x = [float(r["cpu_minutes"]) for r in rows]

@@ -1,9 +1,7 @@
-"""The paired bootstrap over prompts (accvideo.evaluation.bootstrap) and bench/paper_tables.py's verdicts on it."""
+"""The paired bootstrap over prompts (accvideo.evaluation.bootstrap) and the bench reports' verdicts on it
+(bench.verdicts)."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +10,7 @@ from accvideo.evaluation.bootstrap import (DOES_NOT_HOLD, HOLDS, UNDECIDED, comp
                                            ordering_verdict, paired_bootstrap)
 from accvideo.evaluation.frechet import frechet_distance
 from accvideo.evaluation.runner import FEATURES, PER_CLIP, RENDERED_FEATURES
-
-ROOT = Path(__file__).resolve().parents[1]
+from bench.verdicts import verdict
 
 
 def test_a_clear_positive_difference_holds_and_a_clear_negative_one_does_not():
@@ -84,15 +81,6 @@ def test_frechet_distance_is_recomputed_on_resampled_prompts():
         compare_per_clip(_per_clip(close, rendered), _per_clip(far, rendered + 1.0), "frechet_distance", False)
 
 
-@pytest.fixture(scope="module")
-def paper_tables():
-    """bench/paper_tables.py as a module (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("paper_tables", ROOT / "bench" / "paper_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _task(per_clip: dict | None, **summary: float) -> dict:
     """One spec and task as metrics.json holds it: summary metrics, and per-clip values unless None."""
     out = {"clips": 8, **summary}
@@ -101,7 +89,7 @@ def _task(per_clip: dict | None, **summary: float) -> dict:
     return out
 
 
-def test_paper_tables_verdict_reads_each_metric_from_its_interval(paper_tables):
+def test_paper_tables_verdict_reads_each_metric_from_its_interval():
     rendered = np.random.default_rng(5).normal(0.0, 1.0, (8, 3))
     student = _per_clip(rendered, rendered, attribute_accuracy=[1.0] * 8, sharpness=[0.8] * 8,
                         teacher_psnr_db=[30.0, 20.0] * 4)
@@ -110,7 +98,7 @@ def test_paper_tables_verdict_reads_each_metric_from_its_interval(paper_tables):
     summary = {"teacher_psnr_db": 25.0, "frechet_distance": 1.0}
     results = {"student@5": {"t2v": _task(student, attribute_accuracy=1.0, sharpness=0.8, **summary)},
                "teacher@5": {"t2v": _task(teacher, attribute_accuracy=0.0, sharpness=0.9, **summary)}}
-    lines = paper_tables.verdict(results, "student@5", "teacher@5", "Student beats teacher") \
+    lines = verdict(results, "student@5", "teacher@5", "Student beats teacher") \
         .splitlines()
     assert lines[0] == ("- **Student beats teacher** (student@5 against teacher@5; 95% paired bootstrap intervals "
                         "over 8 prompts): holds on t2v all attributes, t2v Fréchet distance; does not hold on "
@@ -126,7 +114,7 @@ def test_paper_tables_verdict_reads_each_metric_from_its_interval(paper_tables):
 
     results["teacher@5"]["t2v"]["teacher_psnr_db"] = 100.0  # the loser is the fidelity reference: left out
     del results["student@5"]["t2v"][PER_CLIP]  # a metrics.json from before per-clip values: no verdict
-    lines = paper_tables.verdict(results, "student@5", "teacher@5", "Old run", ("s", "t")) \
+    lines = verdict(results, "student@5", "teacher@5", "Old run", ("s", "t")) \
         .splitlines()
     assert "undecided on t2v all attributes, t2v Fréchet distance, t2v sharpness (rendered = 1)." in lines[0]
     assert lines[1] == ("  - t2v all attributes: s 1.000, t 0.000: undecided (no per-clip values in metrics.json: "

@@ -236,3 +236,26 @@ def test_malformed_manifest_or_settings_is_named(plain_run, tmp_path, damage):
     for command, code in (("info", 2), ("verify", 1)):
         proc = run(["synvid", command, str(bad)])
         assert proc.returncode == code and target in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_synvid_misdrawn_lists_the_samples_the_judge_reads_wrong_for_distill_exclude(tiny_synvid, tiny_model_dir,
+                                                                                     text_encoder, tmp_path):
+    from accvideo.distill.data import read_ids
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.shapes.judge import attribute_report, judge_clip
+    from accvideo.synvid import misdrawn as synvid_misdrawn
+    from accvideo.synvid.dataset import SynVidDataset
+
+    ds = SynVidDataset(tiny_synvid)
+    gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
+    wrong = synvid_misdrawn.misdrawn(gen, ds, batch_size=5)
+    specs = synvid_misdrawn.specs_of(ds, list(range(len(ds))))
+    for i in (0, 7, 15):  # the same verdict as judging the decoded clip alone
+        report = attribute_report(judge_clip(gen.decode(ds.raw(i)["latents"][-1:])[0]), specs[i])
+        bad = [a for a in ("colour", "shape", "motion") if not report[a]]
+        assert wrong.get(i) == (", ".join(bad) or None)
+    lines = synvid_misdrawn.ids_file(wrong, ds, "tiny")
+    assert lines[0].startswith(f"# {len(wrong)} of 16 samples of tiny judged wrong")
+    ids_path = tmp_path / "misdrawn.txt"
+    ids_path.write_text("\n".join(lines) + "\n")
+    assert read_ids(str(ids_path)) == set(wrong)  # what `accvideo distill --exclude` reads back

@@ -1,4 +1,5 @@
-"""`accvideo synvid generate | info | verify`: record the teacher's trajectories (Sec. 4.1) and inspect them."""
+"""`accvideo synvid generate | info | verify | misdrawn`: record the teacher's trajectories (Sec. 4.1), inspect them
+and list the samples the judge reads wrong (for `accvideo distill --exclude`)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,27 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_misdrawn(args: argparse.Namespace) -> int:
+    """Write the ids of a Shapes SynVid's samples whose recorded clip the judge reads wrong."""
+    out = Path(args.out)
+    if out.exists():
+        raise BadInput(f"{out} exists; choose another --out")
+    validation.whole("--threads", args.threads, low=1)
+    import torch
+
+    from accvideo.pipeline import VideoGenerator
+    from accvideo.synvid.dataset import SynVidDataset
+    from accvideo.synvid.misdrawn import ids_file, misdrawn
+
+    torch.set_num_threads(args.threads)
+    dataset = SynVidDataset(args.synvid, verify=False)
+    gen = VideoGenerator.from_folder(dataset.settings["teacher"])
+    lines = ids_file(misdrawn(gen, dataset), dataset, args.synvid)
+    out.write_text("\n".join(lines) + "\n")
+    print(lines[0])
+    return 0
+
+
 def add_parser(sub) -> None:
     """Register `synvid` and its subcommands."""
     p = sub.add_parser("synvid", help="record teacher trajectories (SynVid, Sec. 4.1)")
@@ -148,3 +170,8 @@ def add_parser(sub) -> None:
     v = ss.add_parser("verify", help="check every shard and sample")
     v.add_argument("dir")
     v.set_defaults(func=run_verify, loads_models=False)
+    w = ss.add_parser("misdrawn", help="list the samples whose recorded clip the judge reads wrong (--exclude)")
+    w.add_argument("--synvid", required=True, help="a SynVid drawn with --shapes")
+    w.add_argument("--out", required=True, help="the ids file to write (refused if it exists)")
+    w.add_argument("--threads", type=int, default=1)
+    w.set_defaults(func=run_misdrawn)

@@ -1,0 +1,42 @@
+"""Students for the bench reports: `accvideo distill` at one budget (a finished run reused, an interrupted one
+resumed), and `accvideo eval` on them (its metrics.json read back when it exists)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+# The shipped student's `accvideo distill` flags beside --iters/--lr/--lr-heads, less its --exclude and on-policy
+# term (assets/student/README.md; the recipe of the 2026-12-02 student): every ablation student gets them, so
+# that "full" is that recipe and each variant differs from it in one thing (the on-policy term needs the queues
+# --no-adv drops)
+SHIPPED_RECIPE = "--batch-size 8 --ema 0 --traj-norm first --checkpoint-every 25"
+def train_variant(name: str, flags: list[str], args: argparse.Namespace) -> Path:
+    """Distil one ablation student (or reuse a finished run); returns its exported folder."""
+    out = Path(args.work) / name
+    final = out / "final"
+    if (final / "accvideo.json").is_file():
+        return final
+    data = args.real_data if name == "real-data" else args.synvid
+    cmd = [sys.executable, "-m", "accvideo", "distill", "--data", data, "--teacher", args.teacher, "--out", str(out),
+           "--iters", str(args.iters), "--lr", str(args.lr), "--lr-heads", str(args.lr_heads),
+           "--threads", str(args.threads), *shlex.split(args.recipe), *flags]
+    if (out / "checkpoint-rank0.json").is_file():
+        cmd.append("--resume")
+    print(" ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    return final
+
+
+def run_eval(models: list[str], prompts: int, size: int, out: Path, threads: int) -> dict:
+    """`accvideo eval` on both tasks; returns metrics.json's results."""
+    cmd = [sys.executable, "-m", "accvideo", "eval", "--models", ",".join(models), "--prompts", str(prompts),
+           "--task", "both", "--size", str(size), "--out", str(out), "--threads", str(threads)]
+    if not (out / "metrics.json").is_file():
+        print(" ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+    return json.loads((out / "metrics.json").read_text())["results"]
