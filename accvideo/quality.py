@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from accvideo.evaluation.judging import generate_and_judge
 from accvideo.shapes import caption, random_spec, render, split_seeds
 from accvideo.shapes.judge import (BAR_ATTRIBUTES, attribute_rates, attribute_report, judge_clip, psnr,
                                    shape_misreads)
@@ -49,30 +50,28 @@ def measure(generator, prompts: list[EvalPrompt], steps: int | None, task: str, 
             batch_size: int = 20, desc: str = "eval") -> dict:
     """Generate every prompt and judge it; returns rates in [0, 1], for I2V frame-0 PSNR in dB, and how often each
     shape was misread ("shape_misread": {"circle as square": count, ...}), and the mean shape fidelity."""
-    reports, misreads, psnrs, outlines, seconds = [], [], [], [], 0.0
-    for i in tqdm(range(0, len(prompts), batch_size), desc=desc):
-        chunk = prompts[i : i + batch_size]
-        images = np.stack([p.first_frame for p in chunk]) if task == "i2v" else None
-        out = generator([p.prompt for p in chunk], [p.seed for p in chunk], steps=steps, guidance=guidance,
-                        images=images)
-        seconds += out.timings.total
-        for p, clip in zip(chunk, out.frames):
-            judged = judge_clip(clip)
-            reports.append(attribute_report(judged, p.spec))
-            misreads += shape_misreads(judged, p.spec)
-            outlines.append(shape_fidelity(clip, p.spec))
-            if task == "i2v":
-                psnrs.append(psnr(clip[0], p.first_frame))
-    rates = attribute_rates(reports, ATTRIBUTES, all_of=BAR_ATTRIBUTES)
+    def score(i: int, clip: np.ndarray) -> dict:
+        p = prompts[i]
+        judged = judge_clip(clip)
+        row = {"report": attribute_report(judged, p.spec), "misreads": shape_misreads(judged, p.spec),
+               "outline": shape_fidelity(clip, p.spec)}
+        if task == "i2v":
+            row["psnr"] = psnr(clip[0], p.first_frame)
+        return row
+
+    with tqdm(total=len(prompts), desc=desc, unit="clip") as bar:
+        run = generate_and_judge(generator, prompts, task, score, steps, guidance, batch_size, on_batch=bar.update)
+    rates = attribute_rates([r["report"] for r in run.rows], ATTRIBUTES, all_of=BAR_ATTRIBUTES)
     figures = {f"{a}_right": rates[a] for a in ATTRIBUTES}
     figures["all_three_right"] = rates["all"]
-    figures["shape_fidelity"] = float(np.nanmean(outlines))
-    figures["seconds_per_clip"] = seconds / len(prompts)
-    figures["nfe"] = out.nfe
+    figures["shape_fidelity"] = float(np.nanmean([r["outline"] for r in run.rows]))
+    figures["seconds_per_clip"] = run.seconds / len(prompts)
+    figures["nfe"] = run.nfe
     figures["clips"] = len(prompts)
-    figures["shape_misread"] = dict(sorted(Counter(misreads).items(), key=lambda kv: (-kv[1], kv[0])))
+    misreads = Counter(m for r in run.rows for m in r["misreads"])
+    figures["shape_misread"] = dict(sorted(misreads.items(), key=lambda kv: (-kv[1], kv[0])))
     if task == "i2v":
-        finite = np.minimum(np.array(psnrs), 100.0)
+        finite = np.minimum(np.array([r["psnr"] for r in run.rows]), 100.0)
         figures["frame0_psnr_db"] = float(np.mean(finite))
     return figures
 

@@ -2,7 +2,8 @@
 
 `metrics` (attribute accuracy, temporal flicker, subject consistency, sharpness), `frechet` (the FVD
 analogue), `fidelity` (PSNR / SSIM against teacher@50); `specs`, `runner` and `report` drive the CLI;
-`bootstrap` decides whether one spec beats another from their per-clip values (paired over prompts).
+`bootstrap` decides whether one spec beats another from their per-clip values (paired over prompts); `judging` is
+the generate-and-judge loop that `runner` and the quality bar (accvideo.quality) share.
 """
 
 from accvideo.evaluation.fidelity import capped_psnr, ssim, teacher_fidelity

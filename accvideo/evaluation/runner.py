@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from accvideo.evaluation.fidelity import capped_psnr, teacher_fidelity
 from accvideo.evaluation.frechet import clip_features, frechet_distance
+from accvideo.evaluation.judging import generate_and_judge
 from accvideo.evaluation.metrics import (ATTRIBUTES, attribute_rates, edge_energy, sharpness, subject_consistency,
                                          temporal_flicker)
 from accvideo.evaluation.reading import read_pixels
@@ -141,26 +142,22 @@ def _run_spec(gen: VideoGenerator, spec: ModelSpec, task: str, prompts: list[Eva
 
     The summary holds the metrics (summarise), the cost, and under PER_CLIP the per-prompt values.
     """
-    rows, features, kept, seconds, nfe = [], [], [], 0.0, 0
-    for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start : start + batch_size]
-        images = np.stack([p.first_frame for p in chunk]) if task == "i2v" else None
-        out = gen([p.prompt for p in chunk], [p.seed for p in chunk], steps=spec.steps, images=images,
-                  height=chunk[0].spec.height, width=chunk[0].spec.width)
-        seconds, nfe = seconds + out.timings.denoise + out.timings.decode, out.nfe
-        for i, clip in enumerate(out.frames):  # clip (F, H, W, 3)
-            teacher = clip if keep else (teacher_clips[start + i] if teacher_clips is not None else None)
-            row, feats = score_clip(clip, chunk[i], rendered.edge_energy[start + i], task, teacher)
-            rows.append(row)
-            features.append(feats)
-            if keep:
-                kept.append(clip)
-        bar.update(len(chunk))
+    features = []
+
+    def score(i: int, clip: np.ndarray) -> dict:
+        teacher = clip if keep else (teacher_clips[i] if teacher_clips is not None else None)
+        row, feats = score_clip(clip, prompts[i], rendered.edge_energy[i], task, teacher)
+        features.append(feats)
+        return row
+
+    run = generate_and_judge(gen, prompts, task, score, spec.steps, batch_size=batch_size, at_spec_size=True,
+                             keep_clips=keep, on_batch=bar.update)
     feature_rows = np.stack(features)  # (N, D)
-    summary: dict = summarise(rows, feature_rows, rendered)
-    summary.update(seconds_per_clip=seconds / len(prompts), nfe=nfe, steps=spec.steps, clips=len(prompts))
-    summary[PER_CLIP] = per_clip_values(rows, feature_rows, rendered)
-    return summary, kept
+    summary: dict = summarise(run.rows, feature_rows, rendered)
+    summary.update(seconds_per_clip=run.model_seconds / len(prompts), nfe=run.nfe, steps=spec.steps,
+                   clips=len(prompts))
+    summary[PER_CLIP] = per_clip_values(run.rows, feature_rows, rendered)
+    return summary, run.clips
 
 
 def evaluate(specs: list[ModelSpec], generators: dict[Path, VideoGenerator], prompts: list[EvalPrompt],
