@@ -27,6 +27,7 @@ def main(monkeypatch):
 
     def build_parser() -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog="accvideo")
+        p.add_argument("--verbose", action="store_true")  # the global flag main() reads
         add_parser(p.add_subparsers(dest="command", required=True))
         return p
 
