@@ -55,9 +55,9 @@ class VideoGenerator:
 
     def __init__(self, transformer, vae, text_encoder, settings: SamplingSettings, device: str = "cpu",
                  backbone: Backbone | None = None):
-        from accvideo.backbones.miniature import MiniatureBackbone
+        from accvideo.backbones.registry import from_parts
 
-        self.backbone = backbone or MiniatureBackbone(transformer, vae, text_encoder, device, settings)
+        self.backbone = backbone or from_parts(transformer, vae, text_encoder, device, settings)
         self.transformer = self.backbone.transformer  # the velocity model sampled (a student may swap in)
         self.settings = settings
         self.device = self.backbone.device

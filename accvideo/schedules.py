@@ -15,6 +15,12 @@ TIMESTEP_SCALE = 1000.0  # diffusers transformers take t * 1000
 PAPER_KEY_TIMESTEPS = (1.0, 0.9651, 0.9130, 0.8235, 0.6363, 0.0)  # t'_5 .. t'_0 as the paper prints them (Sec. 4.2)
 
 
+def model_timesteps(sigma: torch.Tensor | float, batch: int, device: torch.device) -> torch.Tensor:
+    """Diffusers' timestep t = 1000 sigma (float32), one per sample (B,), from a scalar sigma or one per sample."""
+    sigma = torch.as_tensor(sigma, dtype=torch.float32, device=device)
+    return (sigma * TIMESTEP_SCALE).expand(batch) if sigma.ndim == 0 else sigma * TIMESTEP_SCALE
+
+
 def shift_sigmas(s: torch.Tensor, shift: float) -> torch.Tensor:
     """Time shift of SD3 / HunyuanVideo: shift * s / (1 + (shift - 1) * s)."""
     return shift * s / (1 + (shift - 1) * s)

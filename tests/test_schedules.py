@@ -44,7 +44,7 @@ def test_any_key_indices_round_half_up_and_match_the_papers_where_m_divides_n():
 @pytest.mark.parametrize("m, shift", [(5, 7.0), (5, 3.0), (3, 7.0), (2, 5.0), (1, 7.0)])
 def test_student_scheduler_gives_the_students_grid_in_diffusers(m, shift):
     """A stock FlowMatchEulerDiscreteScheduler config whose own m-step grid is flow_sigmas(m, shift)."""
-    from accvideo.backbones.base import student_scheduler
+    from accvideo.backbones.pipeline_folder import student_scheduler
 
     sigmas = flow_sigmas(m, shift).tolist()
     scheduler = FlowMatchEulerDiscreteScheduler.from_config(student_scheduler(sigmas).config)

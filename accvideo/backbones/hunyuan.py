@@ -31,6 +31,7 @@ class HunyuanT2VBackbone(DiffusersBackbone):
     tasks = ("t2v",)
     pipeline_class = "HunyuanVideoPipeline"
     transformer_class = "HunyuanVideoTransformer3DModel"
+    lora_loader = "HunyuanVideoLoraLoaderMixin"
     vae_class = "AutoencoderKLHunyuanVideo"
     embedded_guidance = HUNYUAN_EMBEDDED_GUIDANCE
 

@@ -87,7 +87,8 @@ class MiniatureBackbone:
         from accvideo.models.lora import save_student_weights
 
         folder.mkdir(parents=True, exist_ok=True)
-        weights = save_student_weights(transformer, folder, folder, relative_path(folder, teacher.path))
+        weights = save_student_weights(transformer, folder, folder, relative_path(folder, teacher.path),
+                                       architecture(transformer).lora_loader)
         teacher.settings.for_student(sigmas, vae=relative_path(folder, teacher.vae_dir), **weights).save(folder)
         (folder / "training.json").write_text(json.dumps(info, indent=2, default=str))
         return folder

@@ -15,7 +15,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accvideo.backbones.base import Backbone, LoadOptions, read_model_index
+from accvideo.backbones.base import Backbone, LoadOptions
+from accvideo.backbones.pipeline_folder import read_model_index
 from accvideo.settings import SETTINGS_FILE, SamplingSettings
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
@@ -58,6 +59,13 @@ def backbone_class(name: str) -> type:
         raise ValueError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}")
     module, cls = BACKBONES[name].split(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def from_parts(transformer, vae=None, text_encoder=None, device: str = "cpu",
+               settings: SamplingSettings | None = None) -> Backbone:
+    """The miniature backbone around parts already in memory (a transformer, e.g. EMA weights in training, and the
+    VAE and text encoder, each may be None until needed): the one backbone built from parts, not from a folder."""
+    return backbone_class("miniature")(transformer, vae, text_encoder, device, settings)
 
 
 def resolve_model(name_or_path: str | Path) -> Path:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from accvideo.backbones.base import DiffusersBackbone, scheduler_shift
+from accvideo.backbones.base import DiffusersBackbone
+from accvideo.backbones.pipeline_folder import scheduler_shift
 from accvideo.backbones.conditioning import Cond
 from accvideo.schedules import TEACHER_STEPS
 from accvideo.settings import SamplingSettings
@@ -28,6 +29,7 @@ class WanT2VBackbone(DiffusersBackbone):
     tasks = ("t2v",)
     pipeline_class = "WanPipeline"
     transformer_class = "WanTransformer3DModel"
+    lora_loader = "WanLoraLoaderMixin"
     vae_class = "AutoencoderKLWan"
     max_sequence_length = WAN_TEXT_TOKENS
     own_scheduler = True  # WanPipeline samples its scheduler's own grid: a student ships one that gives its sigmas

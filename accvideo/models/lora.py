@@ -14,9 +14,6 @@ import torch
 
 LORA_FILE = "pytorch_lora_weights.safetensors"  # diffusers' default weight name for load_lora_weights
 TRANSFORMER_PREFIX = "transformer"  # the pipelines' component name the keys are prefixed with
-# transformer class -> the diffusers LoRA loader whose save_lora_weights writes the file its pipelines read
-LORA_LOADERS = {"WanTransformer3DModel": "WanLoraLoaderMixin",
-                "HunyuanVideoTransformer3DModel": "HunyuanVideoLoraLoaderMixin"}
 
 
 def lora_targets(transformer: torch.nn.Module, blocks: list[torch.nn.Module]) -> list[str]:
@@ -54,24 +51,28 @@ def has_lora(transformer: torch.nn.Module) -> bool:
     return bool(getattr(transformer, "peft_config", None))
 
 
-def save_student_weights(transformer: torch.nn.Module, transformer_dir: Path, folder: Path, base: str) -> dict:
+def save_student_weights(transformer: torch.nn.Module, transformer_dir: Path, folder: Path, base: str,
+                         lora_loader: str | None) -> dict:
     """A student's weights on disk: the whole transformer into `transformer_dir`, or, for a LoRA student, only
-    its adapters into `folder`. Returns the accvideo.json fields that say which: {} or {lora, base}, where
+    its adapters into `folder` (written by `lora_loader`, the backbone's diffusers LoRA loader class). Returns the accvideo.json fields that say which: {} or {lora, base}, where
     `base` is the teacher folder (relative to `folder`) whose transformer the adapters go on."""
     if has_lora(transformer):
-        save_lora(transformer, folder)
+        save_lora(transformer, folder, lora_loader)
         return {"lora": LORA_FILE, "base": base}
     transformer.save_pretrained(transformer_dir)
     return {}
 
 
-def save_lora(transformer: torch.nn.Module, folder: Path) -> Path:
+def save_lora(transformer: torch.nn.Module, folder: Path, lora_loader: str | None) -> Path:
     """Write the adapters of a LoRA student as FOLDER/pytorch_lora_weights.safetensors with diffusers' own writer
-    (the pipelines' `save_lora_weights`: keys prefixed `transformer.`, the adapter config in the metadata)."""
+    (`lora_loader`'s `save_lora_weights`, e.g. WanLoraLoaderMixin's: keys prefixed `transformer.`, the adapter
+    config in the metadata)."""
     import diffusers.loaders
     from peft.utils import get_peft_model_state_dict
 
-    loader = getattr(diffusers.loaders, LORA_LOADERS[type(transformer).__name__])
+    if lora_loader is None:
+        raise ValueError(f"no diffusers LoRA loader writes {type(transformer).__name__} adapters")
+    loader = getattr(diffusers.loaders, lora_loader)
     loader.save_lora_weights(folder, transformer_lora_layers=get_peft_model_state_dict(transformer),
                              transformer_lora_adapter_metadata=transformer.peft_config["default"].to_dict(),
                              weight_name=LORA_FILE)

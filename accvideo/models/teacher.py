@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from accvideo.schedules import TIMESTEP_SCALE
+from accvideo.schedules import model_timesteps
 
 LATENT_CHANNELS = 16  # z_dim of the shipped VAE (and of Wan's)
 TEMPORAL_FACTOR = 4  # frames per latent frame; also the number of mask channels
@@ -93,9 +93,7 @@ def i2v_condition(first_latent: torch.Tensor | None, shape: tuple[int, ...], tem
 def velocity(transformer, latents: torch.Tensor, sigma: torch.Tensor | float, text_states: torch.Tensor,
              condition: torch.Tensor) -> torch.Tensor:
     """The transformer's flow velocity v(l_t, t) (B, C, F, h, w) at noise level sigma (scalar or (B,))."""
-    b = latents.shape[0]
-    sigma = torch.as_tensor(sigma, dtype=torch.float32, device=latents.device)
-    timestep = (sigma * TIMESTEP_SCALE).expand(b) if sigma.ndim == 0 else sigma * TIMESTEP_SCALE  # (B,)
+    timestep = model_timesteps(sigma, latents.shape[0], latents.device)  # (B,)
     dtype = next(transformer.parameters()).dtype
     x = torch.cat([latents, condition.to(latents.device, latents.dtype)], dim=1).to(dtype)  # (B, 2C + T, F, h, w)
     out = transformer(hidden_states=x, timestep=timestep, encoder_hidden_states=text_states.to(x.device, dtype),
@@ -134,9 +132,7 @@ def hunyuan_text(states: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Te
 def hunyuan_velocity(transformer, latents: torch.Tensor, sigma: torch.Tensor | float, text: dict[str, torch.Tensor],
                      condition: torch.Tensor) -> torch.Tensor:
     """v(l_t, t) (B, C, F, h, w) of the HunyuanVideo class: latent_concat input, joint attention, pooled text."""
-    b = latents.shape[0]
-    sigma = torch.as_tensor(sigma, dtype=torch.float32, device=latents.device)
-    timestep = (sigma * TIMESTEP_SCALE).expand(b) if sigma.ndim == 0 else sigma * TIMESTEP_SCALE  # (B,)
+    timestep = model_timesteps(sigma, latents.shape[0], latents.device)  # (B,)
     dtype = next(transformer.parameters()).dtype
     dev = latents.device
     length = max(1, int(text["text_mask"].sum(1).max()))  # padding past the longest prompt is never attended
@@ -159,17 +155,18 @@ class Architecture:
     blocks: Callable  # transformer -> its blocks in depth order (feature taps)
     tokens: Callable  # a block's output -> its video tokens (B, N, D)
     patch: Callable  # transformer config -> patch size (t, h, w)
+    lora_loader: str  # the diffusers LoRA loader whose save_lora_weights writes what its pipelines read
 
 
 ARCHITECTURES = {
     "WanTransformer3DModel": Architecture(
         "WanTransformer3DModel", lambda first, shape, present=None: i2v_condition(first, shape, present=present),
         lambda states, mask: states, velocity, lambda t: list(t.blocks), lambda out: out,
-        lambda c: tuple(c.patch_size)),
+        lambda c: tuple(c.patch_size), "WanLoraLoaderMixin"),
     "HunyuanVideoTransformer3DModel": Architecture(
         "HunyuanVideoTransformer3DModel", hunyuan_condition, hunyuan_text, hunyuan_velocity,
         lambda t: list(t.transformer_blocks) + list(t.single_transformer_blocks), lambda out: out[0],
-        lambda c: (c.patch_size_t, c.patch_size, c.patch_size)),
+        lambda c: (c.patch_size_t, c.patch_size, c.patch_size), "HunyuanVideoLoraLoaderMixin"),
 }
 
 

@@ -52,7 +52,7 @@ def swapped(spec, attr: str, rng: np.random.Generator):
 def text_reliance(backbone, n: int = 48, batch_size: int = 16) -> dict[str, float]:
     """Relative loss rise per attribute when that word of the canonical caption is swapped (T2V, fixed noise).
 
-    backbone: a loaded MiniatureBackbone (its transformer, VAE and text encoder). Returns {attr: rise}.
+    backbone: a loaded miniature backbone (its transformer, VAE and text encoder). Returns {attr: rise}.
     """
     from accvideo.shapes.captions import canonical_caption
     from accvideo.shapes.render import render
@@ -81,7 +81,7 @@ def text_reliance(backbone, n: int = 48, batch_size: int = 16) -> dict[str, floa
 @torch.no_grad()
 def proxy_eval(transformer, vae, text_encoder, settings: ProxySettings | None = None) -> dict[str, float]:
     """Generate and judge the proxy's prompts with `transformer` (e.g. the EMA weights): rates in [0, 1], dB."""
-    from accvideo.backbones.miniature import MiniatureBackbone
+    from accvideo.backbones.registry import from_parts
     from accvideo.pipeline import VideoGenerator
     from accvideo.quality import eval_prompts, measure
     from accvideo.settings import SamplingSettings
@@ -89,7 +89,7 @@ def proxy_eval(transformer, vae, text_encoder, settings: ProxySettings | None = 
     s = settings or ProxySettings()
     sampling = SamplingSettings(steps=s.steps, shift=s.shift, guidance=s.guidance)
     was_training = transformer.training
-    gen = VideoGenerator.from_backbone(MiniatureBackbone(transformer, vae, text_encoder, settings=sampling), sampling)
+    gen = VideoGenerator.from_backbone(from_parts(transformer, vae, text_encoder, settings=sampling), sampling)
     prompts = eval_prompts(s.prompts, style="canonical")
     t2v = measure(gen, prompts, s.steps, "t2v", s.guidance, s.batch_size, desc="proxy t2v")
     row = {f"t2v_{a}": t2v[f"{a}_right"] for a in PROXY_ATTRIBUTES}
