@@ -26,8 +26,8 @@ from pathlib import Path
 import torch
 
 from accvideo.commands.common import add_config_options, config_from_args
+from accvideo.resumable.state import CHECKPOINT, load_checkpoint
 from accvideo.training.proxy import ProxySettings, proxy_eval
-from accvideo.training.state import CHECKPOINT, load_checkpoint
 from accvideo.training.teacher import TeacherTrainConfig, build_model, proxy_parts, train_teacher
 
 ARM_FIELDS = ("preset", "batch_size", "lr", "canonical_until", "canonical_fraction", "train_shift", "ema")

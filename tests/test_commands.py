@@ -13,7 +13,7 @@ import torch
 from accvideo.commands import build_parser
 from accvideo.commands.common import field_help
 from accvideo.distill.config import DistillConfig
-from accvideo.training.loop import TrainLoop, step_generator
+from accvideo.resumable.loop import TrainLoop, step_generator
 from accvideo.training.teacher import TeacherTrainConfig
 from accvideo.training.vae import VAETrainConfig
 

@@ -139,7 +139,7 @@ def test_three_iterations_change_student_not_teacher_and_resume_bit_exact(tiny_s
 
     assert distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", stop_at=1)) is None
     distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b"), resume=True)
-    from accvideo.training.state import load_checkpoint
+    from accvideo.resumable.state import load_checkpoint
 
     a = load_checkpoint(tmp_path / "a" / "checkpoint-rank0.json")
     b = load_checkpoint(tmp_path / "b" / "checkpoint-rank0.json")
@@ -176,7 +176,7 @@ def test_ablation_modes_run(tiny_synvid, tiny_model_dir, tmp_path):
 def test_traj_norm_first_weighs_each_interval_by_its_first_loss_and_resumes_bit_exact(tiny_synvid, tiny_model_dir,
                                                                                       tmp_path):
     from accvideo.distill.trainer import Distiller
-    from accvideo.training.state import load_checkpoint
+    from accvideo.resumable.state import load_checkpoint
 
     plain = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "plain", iters=2, mode="traj"))
     plain.run()
@@ -252,7 +252,7 @@ def test_extra_head_updates_read_other_samples_and_the_queue_and_resume_bit_exac
     """--disc-steps 3: three head updates per inner step; the extra ones read other training samples (never
     held-out ones, never the step's own batch) and the student's latents in Q_k; resume stays bit-exact."""
     from accvideo.distill.trainer import Distiller
-    from accvideo.training.state import load_checkpoint
+    from accvideo.resumable.state import load_checkpoint
 
     trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", iters=2, disc_steps=3, holdout=4))
     steps, step = [], trainer.opt_h.step
@@ -303,7 +303,7 @@ def test_lora_student_trains_adapters_only_resumes_and_ships_them(tiny_synvid, t
     from accvideo.backbones.registry import ModelFolder
     from accvideo.distill.export import export_checkpoint
     from accvideo.distill.trainer import Distiller, distill
-    from accvideo.training.state import load_checkpoint
+    from accvideo.resumable.state import load_checkpoint
 
     teacher = WanTransformer3DModel.from_pretrained(tiny_model_dir).state_dict()
     lora = dict(lora_rank=2, lr=1e-2, iters=2)
@@ -355,7 +355,7 @@ def test_export_checkpoint_mid_run_equals_the_final_export(tiny_synvid, tiny_mod
 
     run = tmp_path / "run"
     assert distill(cfg(tiny_synvid, tiny_model_dir, run, iters=3, ema=0.5, stop_at=2)) is None  # stopped: no final
-    from accvideo.training.state import load_checkpoint, save_checkpoint
+    from accvideo.resumable.state import load_checkpoint, save_checkpoint
 
     state = load_checkpoint(run / "checkpoint-rank0.json")
     del state["sigmas"]  # as in checkpoints written before sigmas were stored: recomputed from the run's config
@@ -435,7 +435,7 @@ def test_excluded_samples_never_enter_a_batch_and_nothing_else_changes(tiny_synv
     ones of a run without the flag (old runs resume bit-exact)."""
     from accvideo.distill.data import KeyBatches, read_ids
     from accvideo.synvid.dataset import SynVidDataset
-    from accvideo.training.loop import step_generator
+    from accvideo.resumable.loop import step_generator
 
     ds = SynVidDataset(tiny_synvid)
     ids_file = tmp_path / "misdrawn.txt"
@@ -489,7 +489,7 @@ def test_paraphrases_swap_captions_at_their_rate_seeded_by_step_and_read_like_st
     from accvideo.backbones.registry import ModelFolder
     from accvideo.distill.data import KeyBatches, encode_paraphrases, read_paraphrases
     from accvideo.synvid.dataset import SynVidDataset
-    from accvideo.training.loop import step_generator
+    from accvideo.resumable.loop import step_generator
 
     ds = SynVidDataset(tiny_synvid)
     texts = {i: [f"a large red square moving up, version {i}", f"a tiny blue circle staying still, version {i}"]

@@ -45,7 +45,7 @@ def test_teacher_solver_retraces_the_recorded_synvid_trajectory(tiny_synvid, tin
 
 def test_onpolicy_loss_is_logged_changes_the_student_and_resumes_bit_exact(tiny_synvid, tiny_model_dir, tmp_path):
     from accvideo.distill.trainer import Distiller
-    from accvideo.training.state import load_checkpoint
+    from accvideo.resumable.state import load_checkpoint
 
     on = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "on"))
     on.run()
@@ -79,7 +79,7 @@ def test_onpolicy_needs_the_queues_and_a_sane_setting(tiny_synvid, tiny_model_di
 def test_onpolicy_keys_limit_the_term_to_chosen_intervals_and_resume(tiny_synvid, tiny_model_dir, tmp_path):
     """--onpolicy-keys 4 2: only those intervals log (and train on) the on-policy loss; a resumed run agrees."""
     from accvideo.distill.trainer import Distiller
-    from accvideo.training.state import load_checkpoint
+    from accvideo.resumable.state import load_checkpoint
 
     whole = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "whole", onpolicy_keys=(4, 2)))
     whole.run()

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from accvideo.resumable.state import load_checkpoint
 from accvideo.schedules import flow_matching_loss
 from accvideo.shapes import caption, random_spec
 from accvideo.shapes.captions import canonical_caption
-from accvideo.training.state import load_checkpoint
 from accvideo.training.teacher import TeacherTrainConfig, train_teacher
 from accvideo.training.teacher_data import load_teacher_data
 from accvideo.training.vae import VAETrainConfig, train_vae
@@ -106,7 +106,7 @@ def test_caption_schedule_and_batch_text(tiny_teacher_data):
 def test_checkpoints_are_safetensors_and_json_and_refuse_damage(tmp_path):
     import json
 
-    from accvideo.training.state import save_checkpoint
+    from accvideo.resumable.state import save_checkpoint
 
     m = torch.nn.Linear(3, 2)
     opt = torch.optim.AdamW(m.parameters())
@@ -203,7 +203,7 @@ def test_keyframe_encoder_reads_only_each_groups_last_frame(tmp_path):
 
 def test_resume_on_other_data_warns_and_export_checkpoint_needs_no_data(tiny_teacher_data, tmp_path):
     from accvideo.commands import main
-    from accvideo.training.state import file_digest, save_checkpoint
+    from accvideo.resumable.state import file_digest, save_checkpoint
 
     run = tmp_path / "run"
     kw = dict(vae=str(tiny_teacher_data.parent / "vae"), preset="test-hy")

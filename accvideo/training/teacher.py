@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 
 from accvideo.models.teacher import architecture, build_transformer, preset_names
+from accvideo.resumable.loop import TrainLoop, ema_update, set_lr, step_generator
+from accvideo.resumable.state import (CHECKPOINT, LossLog, check_config, cosine_lr, file_digest, load_checkpoint,
+                                      open_run, write_run_checkpoint, wsd_lr)
 from accvideo.schedules import flow_matching_loss, forward_diffuse, train_timesteps
-from accvideo.training.loop import TrainLoop, ema_update, set_lr, step_generator
 from accvideo.training.proxy import ProxySettings, proxy_eval
-from accvideo.training.state import (CHECKPOINT, LossLog, check_config, cosine_lr, file_digest, load_checkpoint,
-                                     open_run, write_run_checkpoint, wsd_lr)
 from accvideo.training.teacher_data import load_teacher_data, prepare_teacher_data  # noqa: F401 (re-exported)
 
 

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from accvideo.latents import to_model_space
+from accvideo.resumable.loop import TrainLoop, set_lr
+from accvideo.resumable.state import LossLog, check_config, cosine_lr, open_run, write_run_checkpoint
 from accvideo.shapes import random_spec, render, split_seeds
-from accvideo.training.loop import TrainLoop, set_lr
-from accvideo.training.state import LossLog, check_config, cosine_lr, open_run, write_run_checkpoint
 
 
 @dataclass
