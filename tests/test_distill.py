@@ -1,4 +1,4 @@
-"""Distillation: losses by hand, heads, queues, features, and Algorithm 1 on tiny random models."""
+"""Distillation: Algorithm 1 on tiny random models (train, resume bit-exact, export, ablations, LoRA)."""
 
 import csv
 import json
@@ -9,108 +9,6 @@ import pytest
 import torch
 
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import schedule_indices
-from accvideo.distill.features import TeacherFeatures, default_layers
-from accvideo.distill.heads import Heads
-from accvideo.distill.losses import chord_velocity, discriminator_loss, generator_loss, trajectory_loss
-from accvideo.distill.queues import LatentQueues
-
-
-def test_trajectory_loss_by_hand():
-    l_k1 = torch.tensor([[2.0, 0.0]])  # at t'_{k+1} = 0.5
-    l_k = torch.tensor([[1.0, 1.0]])  # at t'_k = 0.25
-    chord = chord_velocity(l_k, l_k1, torch.tensor([0.25]), torch.tensor([0.5]))
-    assert torch.allclose(chord, torch.tensor([[4.0, -4.0]]))  # (l_k - l_k1) / (t_k - t_k1) = (-1, 1) / -0.25
-    v = torch.tensor([[3.0, -4.0]])
-    assert torch.allclose(trajectory_loss(v, l_k, l_k1, torch.tensor([0.25]), torch.tensor([0.5])),
-                          torch.tensor([[1.0, 0.0]]))
-
-
-def test_adversarial_losses_by_hand():
-    real, fake = torch.tensor([0.0, 2.0]), torch.tensor([-1.0])
-    d = discriminator_loss(real, fake)
-    sp = lambda x: torch.log1p(torch.exp(torch.tensor(x)))  # noqa: E731
-    assert torch.allclose(d, torch.stack([sp(0.0), sp(-2.0), sp(-1.0)]))  # -log D(real), -log(1 - D(fake))
-    assert torch.allclose(generator_loss(fake), sp(1.0).view(1))  # -log D(fake)
-    assert torch.allclose(discriminator_loss(real, fake, "hinge"), torch.tensor([1.0, 0.0, 0.0]))
-    assert torch.allclose(generator_loss(fake, "hinge"), torch.tensor([1.0]))
-
-
-def test_heads_per_timestep_and_single():
-    heads = Heads(5, 24)
-    feats = torch.randn(10, 24, 8, 8)
-    outs = [heads(feats, k) for k in range(5)]
-    assert all(o.shape == (10, 1, 4, 4) for o in outs)
-    assert len(heads.heads) == 5 and not torch.allclose(outs[0], outs[1])  # separate weights
-    single = Heads(5, 24, single=True)
-    assert len(single.heads) == 1 and torch.equal(single(feats, 0), single(feats, 4))
-    with pytest.raises(IndexError):
-        heads(feats, 5)
-
-
-def test_group_norm_heads_cannot_see_a_global_scale_and_plain_heads_can():
-    """A fake that differs from the real only in contrast: GroupNorm heads read both alike, norm "none" does not."""
-    feats = torch.randn(4, 24, 8, 8)
-    for norm, blind in (("group", True), ("none", False)):
-        torch.manual_seed(0)
-        head = Heads(1, 24, norm=norm).heads[0]
-        torch.nn.init.zeros_(head.net[0].bias)  # a bias-free first conv: GroupNorm then undoes any input scale
-        with torch.no_grad():
-            same = torch.allclose(head(feats), head(1.5 * feats), atol=1e-4)
-        assert same == blind
-    with pytest.raises(ValueError, match="head norm"):
-        Heads(1, 24, norm="batch")
-
-
-def test_queue_fifo_bounded_and_state():
-    q = LatentQueues(m=2, capacity=3)
-    for i in range(4):
-        q.push(1, torch.full((1, 2), float(i)), torch.full((1, 3), float(i)), torch.zeros(1, 1))
-    assert q.size(1) == 3  # the oldest (0) was dropped
-    lat, text, _ = q.pop(1, 2)
-    assert lat[:, 0].tolist() == [1.0, 2.0] and text[:, 0].tolist() == [1.0, 2.0]  # FIFO, rows keep together
-    state = q.state_dict()
-    q2 = LatentQueues(2, 1)
-    q2.load_state_dict(state)
-    assert q2.size(1) == 1 and q2.pop(1, 1)[0][0, 0] == 3.0
-    with pytest.raises(IndexError):
-        q2.pop(1, 1)
-    for i in range(4):
-        q.push(2, torch.full((1, 2), float(i)), torch.full((1, 3), float(i)), None)
-    drawn, text, _ = q.sample(2, 40, torch.Generator().manual_seed(0))  # with replacement, nothing removed
-    assert drawn.shape == (40, 2) and set(drawn[:, 0].tolist()) == {1.0, 2.0, 3.0} and q.size(2) == 3
-    assert torch.equal(drawn[:, 0], text[:, 0])  # rows keep together
-    with pytest.raises(IndexError):
-        q.sample(0, 1, torch.Generator())
-
-
-def test_feature_layers_and_gradient_through_frozen_teacher():
-    from accvideo.models.teacher import PRESETS, build_transformer, i2v_condition
-
-    assert default_layers(60) == (59, 39)  # the paper's 60th and 40th layers
-    PRESETS["test3"] = dict(PRESETS["test"], num_layers=3)
-    teacher = build_transformer("test3")
-    fe = TeacherFeatures(teacher)
-    assert (fe.noisy_layer, fe.clean_layer) == (2, 1)
-    assert fe.layer_for(0.0) == 1 and fe.layer_for(0.6) == 2
-    x = torch.randn(2, 16, 5, 8, 8, requires_grad=True)
-    feats = fe(x, 0.6, torch.randn(2, 5, 384), i2v_condition(None, tuple(x.shape)))
-    assert feats.shape == (10, 24, 4, 4)  # frames folded into the batch, 2x2 patches
-    feats.square().mean().backward()
-    assert x.grad is not None and x.grad.abs().sum() > 0
-    assert all(p.grad is None for p in teacher.parameters())
-
-
-def test_schedule_indices():
-    from accvideo.schedules import flow_sigmas
-
-    all_points = flow_sigmas(50, 7.0).float()
-    assert schedule_indices(all_points, 5, "accvideo") == [0, 10, 20, 30, 40, 50]
-    assert schedule_indices(all_points[[0, 10, 20, 30, 40, 50]], 5, "accvideo") == list(range(6))
-    uni = schedule_indices(all_points, 5, "uniform")
-    assert torch.allclose(all_points[uni], torch.linspace(1, 0, 6), atol=0.03)
-    with pytest.raises(ValueError):
-        schedule_indices(all_points[[0, 10, 20, 30, 40, 50]], 5, "uniform")
 
 
 def cfg(data, teacher, out, **kw):
@@ -430,39 +328,6 @@ def test_bad_settings_resume_changes_and_divergence_end_in_one_line(tiny_synvid,
     assert not (wild / "final").exists()
 
 
-def test_excluded_samples_never_enter_a_batch_and_nothing_else_changes(tiny_synvid, tmp_path):
-    """--exclude FILE: the listed SynVid ids are left out of every batch; with none listed the draws are the
-    ones of a run without the flag (old runs resume bit-exact)."""
-    from accvideo.distill.data import KeyBatches, read_ids
-    from accvideo.synvid.dataset import SynVidDataset
-    from accvideo.resumable.loop import step_generator
-
-    ds = SynVidDataset(tiny_synvid)
-    ids_file = tmp_path / "misdrawn.txt"
-    ids_file.write_text("# judged wrong\n3\n\n7  # two objects\n3\n")
-    assert read_ids(str(ids_file)) == {3, 7}
-    plain = KeyBatches(ds, 5, "accvideo", 2, 0)
-    held = KeyBatches(ds, 5, "accvideo", 2, 0, exclude=read_ids(str(ids_file)))
-    drawn, read = [], held.samples
-    held.samples = lambda ids, captions=None: drawn.extend(ids) or read(ids, captions)
-    for step in range(80):
-        held(step, 0)
-    assert sorted(set(drawn)) == [i for i in range(16) if i not in (3, 7)]
-    first = torch.randperm(16, generator=step_generator(0, 5))[:2].tolist()  # what runs before --exclude drew
-    assert torch.equal(plain(5)["latents"], plain.samples(first)["latents"])
-    with pytest.raises(ValueError, match=r"excluded ids \[16\] are not samples"):
-        KeyBatches(ds, 5, "accvideo", 2, 0, exclude=frozenset({16}))
-    with pytest.raises(ValueError, match="exceeds the 2 training samples"):
-        KeyBatches(ds, 5, "accvideo", 4, 0, exclude=frozenset(range(14)))
-    (tmp_path / "bad.txt").write_text("3\nseven\n")
-    with pytest.raises(ValueError, match="line 2: 'seven' is not a sample id"):
-        read_ids(str(tmp_path / "bad.txt"))
-    with pytest.raises(ValueError, match="cannot read the ids file"):
-        read_ids(str(tmp_path / "missing.txt"))
-    with pytest.raises(ValueError, match="the real-data baseline has none"):
-        DistillConfig(data="teacher_data.safetensors", data_kind="real", exclude=str(ids_file))
-
-
 def test_a_run_with_excluded_samples_and_paraphrases_says_what_it_trained_on(tiny_synvid, tiny_model_dir, tmp_path):
     import json
 
@@ -477,52 +342,3 @@ def test_a_run_with_excluded_samples_and_paraphrases_says_what_it_trained_on(tin
     info = json.loads((final / "training.json").read_text())
     assert (info["samples"], info["trained_samples"], info["config"]["exclude"]) == (16, 13, str(ids_file))
     assert info["config"]["paraphrases"] == str(para)
-
-
-def test_paraphrases_swap_captions_at_their_rate_seeded_by_step_and_read_like_stored_ones(
-        tiny_synvid, tiny_model_dir, text_encoder, tmp_path):
-    """--paraphrases FILE: a sample is trained with one of its other captions with probability --paraphrase-prob,
-    the same choice at the same step (bit-exact resume), its latents untouched; the paraphrase's text is what the
-    teacher's encoder gives, stored in fp16 as SynVid stores its own."""
-    import json
-
-    from accvideo.backbones.registry import ModelFolder
-    from accvideo.distill.data import KeyBatches, encode_paraphrases, read_paraphrases
-    from accvideo.synvid.dataset import SynVidDataset
-    from accvideo.resumable.loop import step_generator
-
-    ds = SynVidDataset(tiny_synvid)
-    texts = {i: [f"a large red square moving up, version {i}", f"a tiny blue circle staying still, version {i}"]
-             for i in range(0, 16, 2)}  # odd samples have none
-    para = tmp_path / "para.jsonl"
-    para.write_text("\n".join(json.dumps({"id": i, "prompts": t}) for i, t in texts.items()) + "\n\n")
-    assert read_paraphrases(str(para), 16) == texts
-    backbone = ModelFolder.open(str(tiny_model_dir)).load("cpu", text_encoder=text_encoder)
-    table = encode_paraphrases(backbone, texts, batch_size=3)
-    plain = KeyBatches(ds, 5, "accvideo", 4, 0)
-    never = KeyBatches(ds, 5, "accvideo", 4, 0, paraphrases=table, paraphrase_prob=0.0)
-    always = KeyBatches(ds, 5, "accvideo", 4, 0, paraphrases=table, paraphrase_prob=1.0)
-    half = KeyBatches(ds, 5, "accvideo", 4, 0, paraphrases=table, paraphrase_prob=0.5)
-    assert torch.equal(never(3)["text_states"], plain(3)["text_states"])
-    batch, own = always(3), plain(3)
-    assert torch.equal(batch["latents"], own["latents"])
-    ids = plain.pool[torch.randperm(16, generator=step_generator(0, 3))[:4]].tolist()
-    for b, (i, c) in enumerate(zip(ids, always.caption_choices(ids, 3))):
-        if i in texts:
-            want = backbone.encode_text([texts[i][c]])[0].half().float()
-            assert torch.equal(batch["text_states"][b], want) and not torch.equal(want, own["text_states"][b])
-        else:
-            assert c == -1 and torch.equal(batch["text_states"][b], own["text_states"][b])
-    choices = [c for step in range(60) for c in half.caption_choices(list(range(0, 16, 2)), step)]
-    swapped = sum(c >= 0 for c in choices) / len(choices)
-    assert 0.4 < swapped < 0.6 and {c for c in choices if c >= 0} == {0, 1}
-    assert half.caption_choices([0, 2, 4], 7) == half.caption_choices([0, 2, 4], 7)
-    for line, match in (('{"id": 16, "prompts": ["x"]}', "id 16 is not a sample"),
-                        ('{"id": 1, "prompts": []}', "non-empty strings"), ("[1, 2]", "line 1: not a")):
-        (tmp_path / "bad.jsonl").write_text(line + "\n")
-        with pytest.raises(ValueError, match=match):
-            read_paraphrases(str(tmp_path / "bad.jsonl"), 16)
-    with pytest.raises(ValueError, match="cannot read the paraphrases file"):
-        read_paraphrases(str(tmp_path / "missing.jsonl"), 16)
-    with pytest.raises(ValueError, match="paraphrase_prob must be in"):
-        DistillConfig(data="x", paraphrase_prob=1.5)
