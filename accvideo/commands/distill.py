@@ -77,11 +77,25 @@ def kept(args: argparse.Namespace) -> str:
     return f"kept {args.out} with its last checkpoint; the same command with --resume continues from it"
 
 
+class RecipeAction(argparse.Action):
+    """--recipe NAME: sets the recipe's fields where it stands, so that a flag given after it overrides them."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        from accvideo.distill.config import RECIPES
+
+        setattr(namespace, self.dest, value)
+        for name, field_value in RECIPES[value].items():
+            setattr(namespace, name, list(field_value) if isinstance(field_value, tuple) else field_value)
+
+
 def add_parser(sub) -> None:
     """Register `distill`."""
-    from accvideo.distill.config import DistillConfig
+    from accvideo.distill.config import RECIPES, DistillConfig
 
     d = sub.add_parser("distill", help="distil a few-step student from SynVid (Algorithm 1)")
+    d.add_argument("--recipe", choices=tuple(RECIPES), action=RecipeAction,
+                   help="a named recipe: paper (Algorithm 1 as published) or shipped (the shipped 5-step student); "
+                        "flags given after it override its values (docs/distill.md)")
     add_config_options(d, DistillConfig, skip=("mode",), required=("out",))
     d.add_argument("--no-adv", action="store_true", help="ablation: trajectory loss only")
     d.add_argument("--adv-only", action="store_true", help="ablation: adversarial loss only")

@@ -1,0 +1,46 @@
+"""`accvideo distill --recipe paper|shipped`: named presets of DistillConfig; a flag given after --recipe wins."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from accvideo.commands.common import config_from_args
+from accvideo.commands.distill import add_parser
+from accvideo.distill.config import RECIPES, DistillConfig
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def parse(*flags: str) -> DistillConfig:
+    p = argparse.ArgumentParser()
+    add_parser(p.add_subparsers(dest="command"))
+    args = p.parse_args(["distill", "--data", "d", "--out", "o", *flags])
+    return config_from_args(DistillConfig, args, mode="full")
+
+
+def test_shipped_recipe_is_the_shipped_students_config():
+    saved = json.loads((ASSETS / "student" / "training.json").read_text())["config"]
+    cfg = parse("--recipe", "shipped", "--exclude", "ids.txt")
+    for name in RECIPES["shipped"]:
+        mine = getattr(cfg, name)
+        assert (list(mine) if isinstance(mine, tuple) else mine) == saved[name], name
+    trained = {k: v for k, v in saved.items() if k not in ("data", "out", "exclude", "threads")}
+    differing = {k for k, v in trained.items() if (list(getattr(cfg, k)) if isinstance(getattr(cfg, k), tuple)
+                                                    else getattr(cfg, k)) != v}
+    assert not differing  # nothing of the shipped run's training is left to the defaults
+
+
+def test_paper_recipe_is_algorithm_1_as_published():
+    cfg = parse("--recipe", "paper")
+    assert (cfg.iters, cfg.lr, cfg.lr_heads, cfg.lambda_adv) == (1200, 5e-6, 5e-6, 0.1)
+    assert cfg.batch_size * cfg.grad_accum == 32 and cfg.traj_norm == "none" and cfg.student_steps == 5
+    assert cfg.mode == "full" and cfg.onpolicy == 0 and not cfg.uses_real and cfg.dmd == 0
+
+
+@pytest.mark.parametrize("flags,lr", [(("--recipe", "shipped", "--lr", "1e-4"), 1e-4),
+                                      (("--lr", "1e-4", "--recipe", "shipped"), 2e-4),
+                                      (("--lr", "1e-4"), 1e-4)])
+def test_a_flag_after_the_recipe_overrides_it(flags, lr):
+    assert parse(*flags).lr == lr
