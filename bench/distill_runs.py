@@ -32,10 +32,11 @@ def train_variant(name: str, flags: list[str], args: argparse.Namespace) -> Path
     return final
 
 
-def run_eval(models: list[str], prompts: int, size: int, out: Path, threads: int) -> dict:
-    """`accvideo eval` on both tasks; returns metrics.json's results."""
+def run_eval(models: list[str], prompts: int, size: int, out: Path, threads: int, task: str = "both",
+             seed: int = 0) -> dict:
+    """`accvideo eval` on the task(s), from eval seed offset `seed`; returns metrics.json's results."""
     cmd = [sys.executable, "-m", "accvideo", "eval", "--models", ",".join(models), "--prompts", str(prompts),
-           "--task", "both", "--size", str(size), "--out", str(out), "--threads", str(threads)]
+           "--task", task, "--seed", str(seed), "--size", str(size), "--out", str(out), "--threads", str(threads)]
     if not (out / "metrics.json").is_file():
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from bench.distill_runs import SHIPPED_RECIPE, run_eval, train_variant
-from bench.results_file import FEWER_STEPS, GPU_SECTION, RESULTS, section_end
+from bench.results_file import FEWER_STEPS, RESULTS, replace_section
 from bench.svg_plot import Series, line_plot_svg
 from bench.verdicts import metrics_table, verdict
 
@@ -48,14 +48,8 @@ def sweep_specs(teacher: str, finals: dict[int, Path], teacher_steps: int,
 
 
 def with_section(text: str, section: str) -> str:
-    """`text` (a results file) with its fewer-steps section replaced by `section`, or `section` put before the GPU
-    section (or at the end) when it has none."""
-    if FEWER_STEPS in text:
-        start = text.index(FEWER_STEPS)
-        return text[:start] + section.rstrip() + "\n\n" + text[section_end(text, FEWER_STEPS):]
-    at = text.index(GPU_SECTION) if GPU_SECTION in text else len(text)
-    head = text[:at].rstrip("\n")
-    return head + ("\n\n" if head else "") + section.rstrip() + "\n\n" + text[at:]
+    """`text` (a results file) with its fewer-steps section replaced by `section` (results_file.replace_section)."""
+    return replace_section(text, FEWER_STEPS, section)
 
 
 def quality_svg(results: dict, specs: dict[str, str], ms: list[int], task: str, key: str, label: str,

@@ -9,6 +9,7 @@ TABLE_COLUMNS = (("attribute_accuracy", "all attr.", 3), ("colour_accuracy", "co
                  ("shape_accuracy", "shape", 2), ("motion_accuracy", "motion", 2),
                  ("frechet_distance", "Fréchet", 2), ("temporal_flicker", "flicker", 2),
                  ("subject_consistency", "subject", 3), ("sharpness", "sharpness", 3),
+                 ("shape_fidelity", "shape fidelity", 3),
                  ("teacher_psnr_db", "teacher PSNR dB", 2), ("teacher_ssim", "teacher SSIM", 3),
                  ("frame0_psnr_db", "frame-0 PSNR dB", 2), ("seconds_per_clip", "s / clip", 3))
 
