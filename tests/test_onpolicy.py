@@ -102,8 +102,8 @@ def test_onpolicy_keys_limit_the_term_to_chosen_intervals_and_resume(tiny_synvid
 def test_onpolicy_keys_bad_settings_are_one_line_errors(tiny_synvid, tiny_model_dir, tmp_path):
     from accvideo.distill.trainer import Distiller
 
-    with pytest.raises(ValueError, match="pass --onpolicy W too"):
-        cfg(tiny_synvid, tiny_model_dir, tmp_path, onpolicy=0.0, onpolicy_keys=(4,))
+    off = cfg(tiny_synvid, tiny_model_dir, tmp_path, onpolicy=0.0, onpolicy_keys=(4,))  # `--recipe shipped
+    assert off.onpolicy == 0.0 and off.onpolicy_keys == (4,)  # --onpolicy 0`: the term is off, its keys unused
     with pytest.raises(ValueError, match="distinct key intervals"):
         cfg(tiny_synvid, tiny_model_dir, tmp_path, onpolicy_keys=(4, 4))
     with pytest.raises(ValueError, match="distinct key intervals"):

@@ -44,3 +44,8 @@ def test_paper_recipe_is_algorithm_1_as_published():
                                       (("--lr", "1e-4"), 1e-4)])
 def test_a_flag_after_the_recipe_overrides_it(flags, lr):
     assert parse(*flags).lr == lr
+
+
+def test_a_recipes_term_can_be_turned_off_after_it():
+    cfg = parse("--recipe", "shipped", "--onpolicy", "0")
+    assert cfg.onpolicy == 0.0 and cfg.onpolicy_keys == (2, 1, 0)  # the keys are unused with the term off

@@ -101,8 +101,8 @@ class DistillConfig:
         if self.onpolicy and (self.data_kind != "synvid" or not self.uses_adv):
             raise ValueError("--onpolicy reads the student's latents from the queues: it needs SynVid data and "
                              "the adversarial loss (not --no-adv)")
-        if (self.onpolicy_keys or self.onpolicy_guidance is not None) and not self.onpolicy:
-            raise ValueError("--onpolicy-keys and --onpolicy-guidance set the on-policy term: pass --onpolicy W too")
+        if self.onpolicy_guidance is not None and not self.onpolicy:  # keys may stay (a recipe's) with the term off
+            raise ValueError("--onpolicy-guidance sets the on-policy term: pass --onpolicy W too")
         if self.onpolicy_guidance is not None and not (math.isfinite(self.onpolicy_guidance)
                                                        and self.onpolicy_guidance >= 1):
             raise ValueError(f"onpolicy_guidance must be a finite CFG scale >= 1 (1: no guidance), "

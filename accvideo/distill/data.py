@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from accvideo.backbones import conditioning
@@ -62,7 +64,7 @@ def key_sigmas(config: dict, teacher=None) -> list[float]:
 def read_ids(path: str) -> frozenset[int]:
     """Sample ids from a text file, one per line (blank lines and lines from # on are skipped)."""
     try:
-        lines = open(path).read().splitlines()
+        lines = Path(path).read_text().splitlines()
     except OSError as err:
         raise ValueError(f"cannot read the ids file {path}: {err.strerror}") from err
     ids = set()

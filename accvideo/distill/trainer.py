@@ -82,7 +82,7 @@ class Distiller:
             self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
                                           self.teacher.settings.shift, self.teacher.settings.guidance,
                                           cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
-        if any(k >= self.m for k in cfg.onpolicy_keys):
+        if cfg.onpolicy and any(k >= self.m for k in cfg.onpolicy_keys):
             raise ValueError(f"onpolicy_keys {list(cfg.onpolicy_keys)} names an interval this run lacks: "
                              f"m = {self.m} has k = 0 .. {self.m - 1}")
         self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
