@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from accvideo.validation import file_sha256  # noqa: F401 (SynVid's callers' way in)
+
 FIELDS = ("latents", "text_states", "first_latent", "i2v")  # every sample; a diffusers backbone adds its own
 SETTINGS = "synvid.json"
 COMPLETE = "COMPLETE"
@@ -55,15 +57,6 @@ def sample_checksum(sample: dict[str, torch.Tensor]) -> str:
         t = sample[name].contiguous()
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()
 
 
