@@ -18,6 +18,23 @@ def export_student(transformer, folder: Path, teacher, sigmas: list[float], info
     return teacher.backbone.export_student(transformer, Path(folder), teacher, [float(s) for s in sigmas], info)
 
 
+def gathered_student(acc, student, backbone, lora_rank: int):
+    """Under FSDP, the student's full weights gathered from the shards into a plain copy of the teacher (on the
+    main process; a collective every rank takes part in); None elsewhere, and without FSDP."""
+    from accelerate.utils import DistributedType
+
+    from accvideo.models.lora import new_student
+
+    if acc.distributed_type != DistributedType.FSDP:
+        return None
+    state = acc.get_state_dict(student)
+    if not acc.is_main_process:
+        return None
+    model = new_student(backbone.transformer, backbone.feature_blocks, lora_rank)
+    model.load_state_dict(state)
+    return model
+
+
 def student_generator(transformer, teacher, sigmas: list[float], backbone):
     """A VideoGenerator around an in-memory student (a copy: the trainee keeps its mode), for sample clips
     during training; `backbone` is the teacher's loaded backbone, given its decoder when it has none."""

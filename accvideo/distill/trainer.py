@@ -27,6 +27,7 @@ from accvideo.distill.data import (KeyBatches, RealKeyBatches, encode_paraphrase
 from accvideo.distill.features import LatentFeatures, TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
+from accvideo.distill.export import gathered_student
 from accvideo.distill.queues import LatentQueues
 from accvideo.distill.real import REAL_FOLDER, RealClips, prepare_real_clips
 from accvideo.models.lora import new_student
@@ -358,77 +359,23 @@ class Distiller:
         self.acc.wait_for_everyone()
         if not loop.finished:
             return None
-        model = self._gathered_student() if self._sharded else None  # a collective: every rank takes part
+        model = gathered_student(self.acc, self.student, self.backbone, self.cfg.lora_rank)  # FSDP: all ranks
         return self.export(model) if self.acc.is_main_process else None
-
-    @property
-    def _sharded(self) -> bool:
-        from accelerate.utils import DistributedType
-
-        return self.acc.distributed_type == DistributedType.FSDP
-
-    def _gathered_student(self):
-        """Under FSDP: the student's full weights, gathered from the shards into a plain copy of the teacher."""
-        state = self.acc.get_state_dict(self.student)
-        if not self.acc.is_main_process:
-            return None
-        model = new_student(self.backbone.transformer, self.backbone.feature_blocks, self.cfg.lora_rank)
-        model.load_state_dict(state)
-        return model
 
     def student_model(self):
         """The weights to ship: the EMA when enabled, else the student itself."""
         return self.ema if self.ema is not None else self.acc.unwrap_model(self.student)
 
-    @torch.no_grad()
     def evaluate_heads(self) -> list[dict[str, float]]:
-        """Each head H_k on held-out samples: SynVid's l'_{t'_k} (real) against the student's own latent at t'_k,
-        reached by its m-step chain from the sample's noise (fake); with real clips, the held-out real clips carried
-        to t'_k (real). Per k: the mean logit gap real - fake, and how often the sign of the mean logit is right
-        (accuracy; real_right and fake_right apart). A head that learns nothing sits at gap 0 and accuracy 0.5."""
-        dev, m = self.acc.device, self.m
-        student, heads = self.student_model(), self.acc.unwrap_model(self.heads)
-        ids = self.batches.held_out()
-        logits: dict[int, tuple[list, list]] = {k: ([], []) for k in range(m)}
-        for start in range(0, len(ids), self.cfg.batch_size):
-            batch = {name: conditioning.to(t, dev)
-                     for name, t in self.batches.samples(ids[start : start + self.cfg.batch_size]).items()}
-            lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
-            x = lat[:, 0]  # the sample's noise at t'_m = 1
-            for k in range(m - 1, -1, -1):
-                v = self.backbone.velocity(student, x, self.sigma(k + 1), text, cond)
-                x = euler_step(x, v, self.sigma(k + 1), self.sigma(k))
-                for out, latent in zip(logits[k], (lat[:, m - k], x)):
-                    out.append(heads(self.features(latent, self.sigma(k), text, cond), k).flatten(1).mean(1).cpu())
-        if self.real is not None:  # the real side: held-out real clips instead of SynVid's latents
-            for k in range(m):
-                logits[k][0].clear()
-                for latent, text, cond in self.real.held_out_batches(self.sigma(k), self.cfg.seed, self.cfg.batch_size):
-                    feats = self.features(latent.to(dev), self.sigma(k), conditioning.to(text, dev),
-                                          conditioning.to(cond, dev))
-                    logits[k][0].append(heads(feats, k).flatten(1).mean(1).cpu())
-        rows = []
-        for k in range(m):
-            real, fake = (torch.cat(v) for v in logits[k])
-            real_right, fake_right = float((real > 0).float().mean()), float((fake < 0).float().mean())
-            rows.append({"k": k, "sigma": self.sigma(k), "logit_gap": float(real.mean() - fake.mean()),
-                         "accuracy": (real_right + fake_right) / 2, "real_right": real_right, "fake_right": fake_right})
-        return rows
+        """Each head's logit gap and held-out accuracy (accvideo.distill.heads_check)."""
+        from accvideo.distill.heads_check import evaluate_heads
 
-    @torch.no_grad()
+        return evaluate_heads(self)
     def write_samples(self, iteration: int, n: int = 2) -> None:
-        """Decode the student's m-step samples from the first batch's noise and prompts into out/samples/."""
-        from accvideo.distill.export import student_generator
-        from accvideo.video import write_mp4
+        """The student's m-step samples into out/samples/ (accvideo.distill.heads_check.write_samples)."""
+        from accvideo.distill.heads_check import write_samples
 
-        gen = student_generator(self.student_model(), self.teacher, self.sigmas.tolist(), self.backbone)
-        batch = self.batches(0, self.m - 1)
-        noise = batch["latents"][:n, 0]  # the entry at t'_m = 1 is pure noise
-        text = conditioning.select(batch["text_states"], slice(0, n))
-        cond = conditioning.to(conditioning.select(batch["condition"], slice(0, n)), gen.device)
-        res = gen.denoise(noise, text, text, self.sigmas.double(), 1.0, condition=cond)
-        for i, clip in enumerate(gen.decode(res.latent)):
-            write_mp4(self.out / "samples" / f"iter{iteration:05d}_{i}.mp4", clip)
+        write_samples(self, iteration, n)
 
     def export(self, model=None) -> Path:
         """Write the student (or `model`) as a diffusers folder with its sigmas (runs without CFG)."""

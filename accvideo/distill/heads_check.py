@@ -1,0 +1,62 @@
+"""Checks of a run while it trains: the heads' held-out check (`--holdout N --eval-every K`), is each head H_k
+telling real from the student's own?, and sample clips (`--sample-every K`)."""
+
+from __future__ import annotations
+
+import torch
+
+from accvideo.backbones import conditioning
+from accvideo.schedules import euler_step
+
+
+@torch.no_grad()
+def evaluate_heads(trainer) -> list[dict[str, float]]:
+    """Each head H_k on held-out samples: SynVid's l'_{t'_k} (real) against the student's own latent at t'_k,
+    reached by its m-step chain from the sample's noise (fake); with real clips, the held-out real clips carried
+    to t'_k (real). Per k: the mean logit gap real - fake, and how often the sign of the mean logit is right
+    (accuracy; real_right and fake_right apart). A head that learns nothing sits at gap 0 and accuracy 0.5."""
+    dev, m = trainer.acc.device, trainer.m
+    student, heads = trainer.student_model(), trainer.acc.unwrap_model(trainer.heads)
+    ids = trainer.batches.held_out()
+    logits: dict[int, tuple[list, list]] = {k: ([], []) for k in range(m)}
+    for start in range(0, len(ids), trainer.cfg.batch_size):
+        batch = {name: conditioning.to(t, dev)
+                 for name, t in trainer.batches.samples(ids[start : start + trainer.cfg.batch_size]).items()}
+        lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
+        x = lat[:, 0]  # the sample's noise at t'_m = 1
+        for k in range(m - 1, -1, -1):
+            v = trainer.backbone.velocity(student, x, trainer.sigma(k + 1), text, cond)
+            x = euler_step(x, v, trainer.sigma(k + 1), trainer.sigma(k))
+            for out, latent in zip(logits[k], (lat[:, m - k], x)):
+                out.append(heads(trainer.features(latent, trainer.sigma(k), text, cond), k).flatten(1).mean(1).cpu())
+    if trainer.real is not None:  # the real side: held-out real clips instead of SynVid's latents
+        for k in range(m):
+            logits[k][0].clear()
+            for latent, text, cond in trainer.real.held_out_batches(trainer.sigma(k), trainer.cfg.seed, trainer.cfg.batch_size):
+                feats = trainer.features(latent.to(dev), trainer.sigma(k), conditioning.to(text, dev),
+                                      conditioning.to(cond, dev))
+                logits[k][0].append(heads(feats, k).flatten(1).mean(1).cpu())
+    rows = []
+    for k in range(m):
+        real, fake = (torch.cat(v) for v in logits[k])
+        real_right, fake_right = float((real > 0).float().mean()), float((fake < 0).float().mean())
+        rows.append({"k": k, "sigma": trainer.sigma(k), "logit_gap": float(real.mean() - fake.mean()),
+                     "accuracy": (real_right + fake_right) / 2, "real_right": real_right, "fake_right": fake_right})
+    return rows
+
+
+
+@torch.no_grad()
+def write_samples(trainer, iteration: int, n: int = 2) -> None:
+    """Decode the student's m-step samples from the first batch's noise and prompts into out/samples/."""
+    from accvideo.distill.export import student_generator
+    from accvideo.video import write_mp4
+
+    gen = student_generator(trainer.student_model(), trainer.teacher, trainer.sigmas.tolist(), trainer.backbone)
+    batch = trainer.batches(0, trainer.m - 1)
+    noise = batch["latents"][:n, 0]  # the entry at t'_m = 1 is pure noise
+    text = conditioning.select(batch["text_states"], slice(0, n))
+    cond = conditioning.to(conditioning.select(batch["condition"], slice(0, n)), gen.device)
+    res = gen.denoise(noise, text, text, trainer.sigmas.double(), 1.0, condition=cond)
+    for i, clip in enumerate(gen.decode(res.latent)):
+        write_mp4(trainer.out / "samples" / f"iter{iteration:05d}_{i}.mp4", clip)
