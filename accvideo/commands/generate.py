@@ -163,7 +163,8 @@ def add_parser(sub) -> None:
     """Register `generate`."""
     g = sub.add_parser("generate", help="generate clips (T2V, or I2V with --image)")
     g.add_argument("--model", default="teacher",
-                   help="teacher, student (with --steps M: the shipped student distilled for M steps), or a model folder")
+                   help="teacher, student (with --steps M: the shipped student distilled for M steps), or a model "
+                        "folder")
     src = g.add_mutually_exclusive_group()
     src.add_argument("--prompt", help="one prompt")
     src.add_argument("--prompts", help=".txt (one prompt per line) or .jsonl (prompt, seed, image)")

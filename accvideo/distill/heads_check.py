@@ -32,9 +32,10 @@ def evaluate_heads(trainer) -> list[dict[str, float]]:
     if trainer.real is not None:  # the real side: held-out real clips instead of SynVid's latents
         for k in range(m):
             logits[k][0].clear()
-            for latent, text, cond in trainer.real.held_out_batches(trainer.sigma(k), trainer.cfg.seed, trainer.cfg.batch_size):
+            held = trainer.real.held_out_batches(trainer.sigma(k), trainer.cfg.seed, trainer.cfg.batch_size)
+            for latent, text, cond in held:
                 feats = trainer.features(latent.to(dev), trainer.sigma(k), conditioning.to(text, dev),
-                                      conditioning.to(cond, dev))
+                                         conditioning.to(cond, dev))
                 logits[k][0].append(heads(feats, k).flatten(1).mean(1).cpu())
     rows = []
     for k in range(m):

@@ -106,7 +106,8 @@ class Distiller:
         self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
         self.onpolicy_ref: dict[int, float] = {}  # each key interval's first on-policy loss (--traj-norm first)
         # what the path fields name (a SynVid's content id, a file's hash, a resolved folder), however typed
-        identity = {name: path_identity(getattr(cfg, name)) for name in ("data", "exclude", "paraphrases", "real_videos")}
+        paths = ("data", "exclude", "paraphrases", "real_videos")
+        identity = {name: path_identity(getattr(cfg, name)) for name in paths}
         identity["teacher"] = path_identity(str(self.teacher.path))
         if resume:
             saved = self.out / "distill_config.json"

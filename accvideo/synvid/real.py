@@ -46,8 +46,8 @@ def read_video(path: Path, max_frames: int) -> np.ndarray:
                 if len(frames) == max_frames:
                     break
     except Exception as err:  # imageio raises many types for a file that is no video
-        raise ValueError(f"{path}: not a readable video ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
-                         ) from err
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{path}: not a readable video ({why})") from err
     if not frames or frames[0].ndim != 3:
         raise ValueError(f"{path}: no RGB frames")
     return np.stack(frames)
