@@ -163,25 +163,26 @@ def output_folder(path: str | Path, name: str = "--out") -> Path:
     return path
 
 
-def input_file(path: str | Path, name: str) -> Path:
-    """An existing regular file to read (a FIFO or device would block or never end)."""
+def _existing(path: str | Path, name: str, want: str) -> Path:
+    """An existing regular file (want "file") or folder (want "folder") to read; InvalidInput naming what is there
+    otherwise (a FIFO or device would block or never end)."""
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"{name} {path}: file not found")
-    if not path.is_file():
-        raise InvalidInput(f"{name} {path} is {_kind(path.stat().st_mode)}, not a file")
+        raise InvalidInput(f"{name} {path}: {want} not found")
+    if not (path.is_file() if want == "file" else path.is_dir()):
+        kind = "a file" if path.is_file() else _kind(path.stat().st_mode)
+        raise InvalidInput(f"{name} {path} is {kind}, not a {want}")
     return path
+
+
+def input_file(path: str | Path, name: str) -> Path:
+    """An existing regular file to read."""
+    return _existing(path, name, "file")
 
 
 def input_folder(path: str | Path, name: str) -> Path:
     """An existing folder to read."""
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInput(f"{name} {path}: folder not found")
-    if not path.is_dir():
-        raise InvalidInput(f"{name} {path} is {_kind(path.stat().st_mode) if not path.is_file() else 'a file'}, "
-                           "not a folder")
-    return path
+    return _existing(path, name, "folder")
 
 
 def image_size(path: str | Path, name: str = "image") -> tuple[int, int]:

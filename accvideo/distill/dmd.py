@@ -34,9 +34,11 @@ def dmd_loss(x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 class DistributionMatching:
     """The teacher as the real score, a fake score model f_psi trained on the student's outputs, and its optimiser."""
 
-    def __init__(self, backbone, teacher, guidance: float, uncond_text, lr: float):
-        self.backbone, self.teacher, self.guidance, self.uncond = backbone, teacher, guidance, uncond_text
-        self.fake = copy.deepcopy(teacher).train().requires_grad_(True)  # f_psi <- theta
+    def __init__(self, backbone, guidance: float, uncond_text, lr: float):
+        """backbone: the frozen teacher's (its transformer is the real score); uncond_text: the empty prompt's."""
+        self.backbone, self.guidance, self.uncond = backbone, guidance, uncond_text
+        self.teacher = backbone.transformer
+        self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)  # f_psi <- theta
         self.opt = torch.optim.AdamW(self.fake.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
 
     def _noised(self, x: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:

@@ -25,12 +25,10 @@ REAL_I2V_FRACTION = 0.5  # share of the real clips that condition on their own f
 
 def prepare_real_clips(cfg, teacher, out: Path, options=None) -> Path:
     """Encode cfg's real clips (--real-videos or --real-shapes) into out/real-clips once; returns the folder."""
-    from accvideo.synvid.real import encode_real_clips, real_clip_requests
+    from accvideo.synvid.real import encode_real_clips
 
-    height, width, frames = teacher.settings.clip_size(None, None, None)
-    requests, source = real_clip_requests(cfg.real_videos, cfg.real_shapes, REAL_I2V_FRACTION, cfg.seed, height,
-                                          width, frames)
-    return encode_real_clips(teacher, requests, source, out / REAL_FOLDER, cfg.seed, options=options)
+    return encode_real_clips(teacher, cfg.real_videos, cfg.real_shapes, REAL_I2V_FRACTION, out / REAL_FOLDER,
+                             cfg.seed, options=options)
 
 
 class RealClips:

@@ -24,10 +24,10 @@ from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
 from accvideo.distill.data import (KeyBatches, RealKeyBatches, encode_paraphrases, read_ids, read_paraphrases,
                                    stream_seed, student_steps)
+from accvideo.distill.export import gathered_student
 from accvideo.distill.features import LatentFeatures, TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
-from accvideo.distill.export import gathered_student
 from accvideo.distill.queues import LatentQueues
 from accvideo.distill.real import REAL_FOLDER, RealClips, prepare_real_clips
 from accvideo.models.lora import new_student
@@ -92,8 +92,9 @@ class Distiller:
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
         self.features = self.discriminator_features(cfg, teacher)
-        self.solver = self.teacher_solver(cfg, encoder) if cfg.onpolicy else None
-        self.dmd = self.distribution_matching(cfg, encoder) if cfg.dmd else None
+        uncond = self.empty_prompt(encoder) if cfg.onpolicy or cfg.dmd else None  # the teacher's CFG side
+        self.solver = self.teacher_solver(cfg, uncond) if cfg.onpolicy else None
+        self.dmd = self.distribution_matching(cfg, uncond) if cfg.dmd else None
         heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
         self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
@@ -133,15 +134,19 @@ class Distiller:
             return None
         return encode_paraphrases(encoder, read_paraphrases(cfg.paraphrases, len(self.dataset)))
 
-    def teacher_solver(self, cfg: DistillConfig, encoder):
+    @staticmethod
+    def empty_prompt(encoder):
+        """The empty prompt's text conditioning, encoded by `encoder` (a full teacher backbone)."""
+        with torch.no_grad():
+            return encoder.encode_text([""])
+
+    def teacher_solver(self, cfg: DistillConfig, uncond):
         """--onpolicy: the teacher's CFG solver on the SynVid's own grid, guidance (or --onpolicy-guidance) and
-        empty prompt (encoded by `encoder`, a full teacher backbone)."""
+        empty prompt `uncond`."""
         from accvideo.distill.onpolicy import TeacherSolver
         from accvideo.schedules import flow_sigmas
 
         settings = self.dataset.settings
-        with torch.no_grad():
-            uncond = encoder.encode_text([""])
         grid = flow_sigmas(settings["teacher_steps"], settings["shift"])
         guidance = settings["guidance"] if cfg.onpolicy_guidance is None else cfg.onpolicy_guidance
         return TeacherSolver(self.backbone, self.backbone.transformer, grid, guidance, uncond, cfg.onpolicy_steps)
@@ -169,14 +174,12 @@ class Distiller:
         dev = self.acc.device
         return latent.to(dev), conditioning.to(text, dev), conditioning.to(cond, dev)
 
-    def distribution_matching(self, cfg: DistillConfig, encoder):
-        """--dmd: the teacher with the SynVid's CFG as the real score, a fake score model from the teacher."""
+    def distribution_matching(self, cfg: DistillConfig, uncond):
+        """--dmd: the teacher with the SynVid's CFG (empty prompt `uncond`) as the real score, a fake score model
+        from the teacher."""
         from accvideo.distill.dmd import DistributionMatching
 
-        with torch.no_grad():
-            uncond = encoder.encode_text([""])
-        return DistributionMatching(self.backbone, self.backbone.transformer, self.dataset.settings["guidance"],
-                                    uncond, cfg.lr_fake)
+        return DistributionMatching(self.backbone, self.dataset.settings["guidance"], uncond, cfg.lr_fake)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
@@ -368,13 +371,14 @@ class Distiller:
         return self.ema if self.ema is not None else self.acc.unwrap_model(self.student)
 
     def evaluate_heads(self) -> list[dict[str, float]]:
-        """Each head's logit gap and held-out accuracy (accvideo.distill.heads_check)."""
-        from accvideo.distill.heads_check import evaluate_heads
+        """Each head's logit gap and held-out accuracy (accvideo.distill.checks)."""
+        from accvideo.distill.checks import evaluate_heads
 
         return evaluate_heads(self)
+
     def write_samples(self, iteration: int, n: int = 2) -> None:
-        """The student's m-step samples into out/samples/ (accvideo.distill.heads_check.write_samples)."""
-        from accvideo.distill.heads_check import write_samples
+        """The student's m-step samples into out/samples/ (accvideo.distill.checks.write_samples)."""
+        from accvideo.distill.checks import write_samples
 
         write_samples(self, iteration, n)
 

@@ -53,10 +53,8 @@ def read_video(path: Path, max_frames: int) -> np.ndarray:
     return np.stack(frames)
 
 
-def video_requests(folder: str | Path, i2v_fraction: float, base_seed: int, height: int, width: int,
-                   frames: int) -> list[SampleRequest]:
-    """One request per video of a folder (sorted by name), its caption read from NAME.txt beside it, its clip
-    fitted to the teacher's size; a seeded i2v_fraction of them also condition on their own first frame."""
+def captioned_videos(folder: str | Path) -> list[tuple[Path, str]]:
+    """The videos of a folder (sorted by name) with their captions, read from NAME.txt beside each."""
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"--real-videos {folder}: not a folder")
@@ -67,12 +65,23 @@ def video_requests(folder: str | Path, i2v_fraction: float, base_seed: int, heig
     if uncaptioned:
         raise ValueError(f"--real-videos {folder}: {len(uncaptioned)} video(s) have no caption file, e.g. "
                          f"{uncaptioned[0]} needs {Path(uncaptioned[0]).with_suffix(CAPTION_SUFFIX)}")
-    pick = np.random.default_rng([base_seed, 2]).uniform(size=len(videos)) < i2v_fraction
     out = []
-    for i, path in enumerate(videos):
+    for path in videos:
         prompt = path.with_suffix(CAPTION_SUFFIX).read_text(encoding="utf-8").strip()
         if not prompt:
             raise ValueError(f"{path.with_suffix(CAPTION_SUFFIX)}: empty caption")
+        out.append((path, prompt))
+    return out
+
+
+def video_requests(folder: str | Path, i2v_fraction: float, base_seed: int, height: int, width: int,
+                   frames: int) -> list[SampleRequest]:
+    """One request per captioned video of a folder, its clip fitted to the teacher's size; a seeded i2v_fraction
+    of them also condition on their own first frame."""
+    videos = captioned_videos(folder)
+    pick = np.random.default_rng([base_seed, 2]).uniform(size=len(videos)) < i2v_fraction
+    out = []
+    for i, (path, prompt) in enumerate(videos):
         raw = read_video(path, frames)
         if len(raw) < frames:
             raise ValueError(f"{path}: {len(raw)} frames, the teacher's clips have {frames}")
@@ -81,33 +90,44 @@ def video_requests(folder: str | Path, i2v_fraction: float, base_seed: int, heig
     return out
 
 
+def real_clip_source(videos: str | None, shapes: int, i2v_fraction: float) -> tuple[str, int]:
+    """A set of real clips' source tag and size, without reading a clip: a folder of videos (its resolved path and
+    captions), or `shapes` rendered Shapes-world clips."""
+    if videos:
+        captioned = captioned_videos(videos)
+        names = ",".join(f"{i}:{prompt}" for i, (_, prompt) in enumerate(captioned))
+        return f"videos:{Path(videos).resolve()}:{hashlib.sha256(names.encode()).hexdigest()[:16]}", len(captioned)
+    return f"real-shapes:{shapes}:i2v={i2v_fraction}", shapes
+
+
 def real_clip_requests(videos: str | None, shapes: int, i2v_fraction: float, seed: int, height: int, width: int,
                        frames: int) -> tuple[list[SampleRequest], str]:
     """The requests of a set of real clips and its source tag: a folder of videos, or `shapes` rendered
     Shapes-world clips (training seeds, the world's own captions)."""
+    tag, _ = real_clip_source(videos, shapes, i2v_fraction)
     if videos:
-        requests = video_requests(videos, i2v_fraction, seed, height, width, frames)
-        names = ",".join(f"{r.index}:{r.prompt}" for r in requests)
-        return requests, f"videos:{Path(videos).resolve()}:{hashlib.sha256(names.encode()).hexdigest()[:16]}"
-    requests = shapes_requests(shapes, seed, i2v_fraction, height, width, frames, with_clips=True)
-    return requests, f"real-shapes:{shapes}:i2v={i2v_fraction}"
+        return video_requests(videos, i2v_fraction, seed, height, width, frames), tag
+    return shapes_requests(shapes, seed, i2v_fraction, height, width, frames, with_clips=True), tag
 
 
-def encode_real_clips(teacher, requests: list[SampleRequest], source: str, out: str | Path, seed: int,
+def encode_real_clips(teacher, videos: str | None, shapes: int, i2v_fraction: float, out: str | Path, seed: int,
                       batch_size: int = 16, options=None) -> Path:
-    """Encode the requests' clips with the teacher's VAE and text encoder into a resumable set at `out`
-    (keep "clean"); an existing complete set of the same source is reused as it is."""
+    """Encode a set of real clips (a folder of videos, or `shapes` rendered clips) with the teacher's VAE and text
+    encoder into a resumable set at `out` (keep "clean"), at the teacher's clip size; an existing complete set
+    of the same source is reused as it is, without reading a clip."""
     from accvideo.pipeline import VideoGenerator
     from accvideo.synvid.run import SynVidSettings, generate_synvid
     from accvideo.synvid.store import SynVidStore
 
-    height, width, frames = requests[0].clip.shape[1:3] + (len(requests[0].clip),)
+    height, width, frames = teacher.settings.clip_size(None, None, None)
+    source, count = real_clip_source(videos, shapes, i2v_fraction)
     shard = batch_size * max(1, 256 // batch_size)
-    settings = SynVidSettings.from_teacher(teacher, source, len(requests), seed, student_steps=1, guidance=1.0,
+    settings = SynVidSettings.from_teacher(teacher, source, count, seed, student_steps=1, guidance=1.0,
                                            keep="clean", height=height, width=width, frames=frames,
                                            shard_size=shard, batch_size=batch_size)
     store = SynVidStore(out)
     if store.is_complete() and store.settings() == asdict(settings):  # encoded before: nothing to load or write
         return store.root
+    requests, _ = real_clip_requests(videos, shapes, i2v_fraction, seed, height, width, frames)
     generator = VideoGenerator.from_folder(teacher, options=options)
     return generate_synvid(generator, requests, settings, out, resume=True)

@@ -27,11 +27,11 @@ def evaluate_heads(trainer) -> list[dict[str, float]]:
         for k in range(m - 1, -1, -1):
             v = trainer.backbone.velocity(student, x, trainer.sigma(k + 1), text, cond)
             x = euler_step(x, v, trainer.sigma(k + 1), trainer.sigma(k))
-            for out, latent in zip(logits[k], (lat[:, m - k], x)):
+            sides = (lat[:, m - k], x) if trainer.real is None else (x,)  # real clips: their own real side below
+            for out, latent in zip(logits[k][2 - len(sides):], sides):
                 out.append(heads(trainer.features(latent, trainer.sigma(k), text, cond), k).flatten(1).mean(1).cpu())
     if trainer.real is not None:  # the real side: held-out real clips instead of SynVid's latents
         for k in range(m):
-            logits[k][0].clear()
             held = trainer.real.held_out_batches(trainer.sigma(k), trainer.cfg.seed, trainer.cfg.batch_size)
             for latent, text, cond in held:
                 feats = trainer.features(latent.to(dev), trainer.sigma(k), conditioning.to(text, dev),
