@@ -1,13 +1,13 @@
 """Learning curve of a distillation run: colour, shape and motion all right against iteration.
 
     python bench/distill_curve.py --out runs/curve/full --iters 300 --every 50 --prompts 100 --threads 1 -- \\
-        --data runs/synvid --teacher teacher --lr 2e-4 --lr-heads 5e-4 --batch-size 8 --ema 0 \\
-        --checkpoint-every 25 --traj-norm first
+        --recipe shipped --onpolicy 0 --data runs/synvid --teacher teacher
     python bench/distill_curve.py --out runs/curve/traj ... -- ... --no-adv      # the same run without Eq. 7-8
     python bench/distill_curve.py --svg docs/distill_curve.svg runs/curve/full runs/curve/traj
 
-The run goes in stretches of --every iterations (`accvideo distill --stop-at`, then `--resume`, which is
-bit-exact, so the last stretch ends with the student an uninterrupted run gives). After each stretch the
+The run goes in stretches of --every iterations (`accvideo distill --iters` up to the stretch's end, then
+`--resume` with the next end, which is bit-exact, so the last stretch ends with the student an uninterrupted run
+gives). After each stretch the
 student of the latest checkpoint is exported (`--export-checkpoint`) and judged on the first --prompts
 eval prompts (canonical captions, its own steps, T2V and I2V) into OUT/curve.csv. A stretch already in the
 CSV is not redone, so an interrupted curve continues where it stopped.
@@ -33,12 +33,10 @@ def done_rows(path: Path) -> list[dict]:
     return list(csv.DictReader(path.open())) if path.is_file() else []
 
 
-def stretch_command(out: Path, stop: int, iters: int, threads: int, flags: list[str]) -> list[str]:
-    """`accvideo distill` up to iteration `stop` of `iters`, resuming the run's checkpoint when it has one."""
-    cmd = [sys.executable, "-m", "accvideo", "distill", "--out", str(out), "--iters", str(iters),
-           "--threads", str(threads), *flags]
-    if stop < iters:
-        cmd += ["--stop-at", str(stop)]
+def stretch_command(out: Path, stop: int, threads: int, flags: list[str]) -> list[str]:
+    """`accvideo distill` (its `flags`) up to iteration `stop`, resuming the run's checkpoint when it has one."""
+    cmd = [sys.executable, "-m", "accvideo", "distill", *flags, "--out", str(out), "--iters", str(stop),
+           "--threads", str(threads)]
     if (out / "checkpoint-rank0.json").is_file():
         cmd.append("--resume")
     return cmd
@@ -68,7 +66,7 @@ def run_curve(args: argparse.Namespace, flags: list[str]) -> Path:
     for stop in range(args.every, args.iters + 1, args.every):
         if stop in seen:
             continue
-        subprocess.run(stretch_command(out, stop, args.iters, args.threads, flags), check=True)
+        subprocess.run(stretch_command(out, stop, args.threads, flags), check=True)
         row = {"iteration": stop, **judge(export_checkpoint(out), args.prompts, args.threads)}
         new = not path.is_file()
         with path.open("a", newline="") as f:

@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-# The shipped student's `accvideo distill` flags beside --iters/--lr/--lr-heads, less its --exclude and on-policy
-# term (assets/student/README.md; the recipe of the 2026-12-02 student): every ablation student gets them, so
-# that "full" is that recipe and each variant differs from it in one thing (the on-policy term needs the queues
-# --no-adv drops)
-SHIPPED_RECIPE = "--batch-size 8 --ema 0 --traj-norm first --checkpoint-every 25"
+# The shipped student's recipe less its --exclude and on-policy term (the recipe of the 2026-12-02 student): every
+# ablation student gets it, with its own --iters/--lr/--lr-heads after it, so that "full" is that recipe and each
+# variant differs from it in one thing (the on-policy term needs the queues --no-adv drops)
+SHIPPED_RECIPE = "--recipe shipped --onpolicy 0"
 def train_variant(name: str, flags: list[str], args: argparse.Namespace) -> Path:
     """Distil one ablation student (or reuse a finished run); returns its exported folder."""
     out = Path(args.work) / name
@@ -22,9 +21,9 @@ def train_variant(name: str, flags: list[str], args: argparse.Namespace) -> Path
     if (final / "accvideo.json").is_file():
         return final
     data = args.real_data if name == "real-data" else args.synvid
-    cmd = [sys.executable, "-m", "accvideo", "distill", "--data", data, "--teacher", args.teacher, "--out", str(out),
-           "--iters", str(args.iters), "--lr", str(args.lr), "--lr-heads", str(args.lr_heads),
-           "--threads", str(args.threads), *shlex.split(args.recipe), *flags]
+    cmd = [sys.executable, "-m", "accvideo", "distill", *shlex.split(args.recipe), "--data", data, "--teacher",
+           args.teacher, "--out", str(out), "--iters", str(args.iters), "--lr", str(args.lr), "--lr-heads",
+           str(args.lr_heads), "--threads", str(args.threads), *flags]
     if (out / "checkpoint-rank0.json").is_file():
         cmd.append("--resume")
     print(" ".join(cmd), flush=True)

@@ -185,7 +185,8 @@ def case_args(case: str, root, model_dir, out) -> list:
         # distill
         "distill-lr-0": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--lr", "0"],
         "distill-seed-negative": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--seed", "-1"],
-        "distill-max-rise-0": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--max-rise", "0"],
+        "distill-real-shapes-0": ["distill", "--data", root, "--teacher", tiny(), "--out", out, "--real-videos",
+                                  "shapes:0"],
         "distill-out-file": ["distill", "--data", root, "--teacher", tiny(), "--out", root / "afile"],
         "distill-data-missing": ["distill", "--data", root / "missing", "--teacher", tiny(), "--out", out],
         "distill-data-file": ["distill", "--data", root / "afile", "--teacher", tiny(), "--out", out],
@@ -251,7 +252,7 @@ CASES = {
     "synvid-out-file": "afile is a file, not a folder", "synvid-jsonl-image-5": "'image' must be a string",
     "synvid-jsonl-seed-float": "seed must be a whole number", "synvid-jsonl-bomb": "far larger than any clip",
     "distill-lr-0": "--lr must be a finite number > 0", "distill-seed-negative": "--seed must be from 0",
-    "distill-max-rise-0": "--max-rise must be a finite number > 1", "distill-out-file": "afile is a file",
+    "distill-real-shapes-0": "shapes:N needs a whole number of clips N >= 1", "distill-out-file": "afile is a file",
     "distill-data-missing": "folder not found", "distill-data-file": "afile is a file, not a folder",
     "distill-not-synvid": "not a SynVid folder", "eval-steps-huge": "must be from 1 to 1000, got 5000",
     "eval-threads-0": "--threads must be at least 1", "eval-out-file": "afile is a file, not a folder",

@@ -6,7 +6,6 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,15 +89,21 @@ def test_every_ablation_student_gets_the_shipped_recipe_and_one_change(monkeypat
     for name, (_, flags) in paper_tables.VARIANTS.items():
         distill_runs.train_variant(name, flags, args)
     shipped = json.loads((ROOT / "assets/student/training.json").read_text())["config"]
+    from accvideo.commands import build_parser
+    from accvideo.commands.common import config_from_args
+    from accvideo.distill.config import DistillConfig
+
     for cmd, (name, (_, flags)) in zip(ran, paper_tables.VARIANTS.items()):
         assert cmd[cmd.index("--data") + 1] == ("rd" if name == "real-data" else "sv")
-        common = cmd[cmd.index("--threads") + 2:len(cmd) - len(flags)]
-        assert common == ["--batch-size", "8", "--ema", "0", "--traj-norm", "first", "--checkpoint-every", "25"]
+        assert cmd[cmd.index("distill") + 1:cmd.index("--data")] == ["--recipe", "shipped", "--onpolicy", "0"]
         assert cmd[len(cmd) - len(flags):] == flags
-    recipe = dict(zip(common[::2], common[1::2]))  # the shipped student was distilled with these
-    assert (int(recipe["--batch-size"]), float(recipe["--ema"]), recipe["--traj-norm"],
-            int(recipe["--checkpoint-every"])) == (shipped["batch_size"], shipped["ema"], shipped["traj_norm"],
-                                                   shipped["checkpoint_every"])
+        parsed = build_parser().parse_args(cmd[cmd.index("distill"):])
+        if name == "full":  # the shipped student's recipe, its --exclude and on-policy term aside
+            full = config_from_args(DistillConfig, parsed, mode="full")
+    for key in ("iters", "lr", "lr_heads", "batch_size", "grad_accum", "lambda_adv", "traj_norm", "checkpoint_every",
+                "schedule", "single_head", "mode"):
+        assert getattr(full, key) == shipped[key], key
+    assert full.onpolicy == 0 and shipped["onpolicy"] == 10
     (tmp_path / "traj" / "final").mkdir(parents=True)
     (tmp_path / "traj" / "final" / "accvideo.json").write_text("{}")
     assert distill_runs.train_variant("traj", ["--no-adv"], args) == tmp_path / "traj" / "final"
@@ -153,12 +158,12 @@ def test_distill_curve_resumes_in_stretches_and_draws_each_run(tmp_path):
 
     run = tmp_path / "full"
     run.mkdir()
-    first = distill_curve.stretch_command(run, 50, 300, 1, ["--data", "sv", "--no-adv"])
-    assert first[first.index("--stop-at") + 1] == "50" and "--resume" not in first
-    assert first[-2:] == ["--stop-at", "50"] and ["--data", "sv", "--no-adv"] == first[-5:-2]
+    first = distill_curve.stretch_command(run, 50, 1, ["--data", "sv", "--no-adv"])
+    assert first[first.index("--iters") + 1] == "50" and "--resume" not in first
+    assert first[first.index("distill") + 1:][:3] == ["--data", "sv", "--no-adv"]  # a later flag would override
     (run / "checkpoint-rank0.json").write_text("{}")
-    last = distill_curve.stretch_command(run, 300, 300, 1, ["--data", "sv"])
-    assert "--stop-at" not in last and last[-1] == "--resume"  # the last stretch exports the final student
+    last = distill_curve.stretch_command(run, 300, 1, ["--data", "sv"])
+    assert last[last.index("--iters") + 1] == "300" and last[-1] == "--resume"
     with (run / "curve.csv").open("w", newline="") as f:
         csv.writer(f).writerows([distill_curve.FIELDS, (50, 0.5, 0.5, 0.9, 30.0), (100, 0.75, 0.75, 0.95, 31.0)])
     svg = ET.fromstring(distill_curve.curve_svg([run]))
@@ -182,7 +187,8 @@ def test_m_sweep_students_get_the_recipe_and_differ_only_in_their_steps(monkeypa
     assert [cmd[cmd.index("--out") + 1] for cmd in ran] == [str(tmp_path / n) for n in ("m3", "m1", "m3-lora16")]
     for cmd, tail in zip(ran, (["--student-steps", "3"], ["--student-steps", "1"],
                                ["--student-steps", "3", "--lora-rank", "16"])):
-        assert cmd[cmd.index("--threads") + 2:] == ["--batch-size", "8", "--traj-norm", "first", *tail]
+        assert cmd[cmd.index("distill") + 1:cmd.index("--data")] == ["--batch-size", "8", "--traj-norm", "first"]
+        assert cmd[cmd.index("--threads") + 2:] == tail  # the recipe first, so that the run's own flags win
 
 
 def test_the_learning_curves_of_full_and_trajectory_only_sit_side_by_side(tmp_path):
@@ -242,30 +248,3 @@ def test_the_budget_check_says_whether_the_shipped_student_is_below_teacher_at_5
     assert "and so does the shipped student" in note(27.4, 27.3, 27.4)
     assert "and the shipped student above it" in note(27.4, 28.1, 28.6)
     assert "1 of 2" in note(27.4, 28.1, 28.6)
-
-
-def test_synvid_paraphrases_describe_each_samples_own_scene_in_other_words(tiny_synvid, tmp_path):
-    import json
-
-    from bench import synvid_paraphrases
-
-    from accvideo.distill.data import read_paraphrases
-    from accvideo.shapes.captions import canonical_caption
-    from accvideo.synvid.dataset import SynVidDataset
-
-    ds = SynVidDataset(tiny_synvid)
-    lines = synvid_paraphrases.paraphrase_lines(ds, n_fine=3)
-    path = tmp_path / "para.jsonl"
-    path.write_text("\n".join(lines) + "\n")
-    table = read_paraphrases(str(path), 16)  # what `accvideo distill --paraphrases` reads back
-    specs = synvid_paraphrases.specs_of(ds, list(range(16)))
-    for i, spec in enumerate(specs):
-        own, texts = ds.records[i]["prompt"], table[i]
-        assert own not in texts and len(set(texts)) == len(texts) == (4 if own != canonical_caption(spec) else 3)
-        assert canonical_caption(spec) in texts or own == canonical_caption(spec)
-        for text in texts:  # every caption names every object's colour and shape
-            assert all(o.colour in text and o.shape in text for o in spec.objects)
-    ds.records[3] = {**ds.records[3], "prompt": "a caption of some other scene"}
-    with pytest.raises(ValueError, match="sample 3's prompt is not its Shapes spec's caption"):
-        synvid_paraphrases.paraphrase_lines(ds, n_fine=3)
-    assert json.loads(lines[0])["id"] == 0

@@ -49,18 +49,18 @@ def test_every_config_field_has_its_help(config):
 def test_flags_parse_into_the_config():
     from accvideo.commands.common import config_from_args
 
-    args = build_parser().parse_args(["distill", "--out", "o", "--data", "d", "--adv-loss", "hinge", "--ema", "0.5",
-                                      "--single-head", "--noisy-layer", "3"])
-    cfg = config_from_args(DistillConfig, args, mode="traj")
-    assert (cfg.adv_loss, cfg.ema, cfg.single_head, cfg.noisy_layer, cfg.mode, cfg.lr) == \
-        ("hinge", 0.5, True, 3, "traj", DistillConfig.lr)
+    args = build_parser().parse_args(["distill", "--out", "o", "--data", "d", "--schedule", "uniform", "--dmd", "0.5",
+                                      "--single-head", "--holdout", "3"])
+    cfg = config_from_args(DistillConfig, args, mode="full")
+    assert (cfg.schedule, cfg.dmd, cfg.single_head, cfg.holdout, cfg.mode, cfg.lr) == \
+        ("uniform", 0.5, True, 3, "full", DistillConfig.lr)
     vae = config_from_args(VAETrainConfig, build_parser().parse_args(["train-vae", "--widths", "8", "16", "--export"]))
     assert vae.widths == (8, 16) and vae.export_at_stop
 
 
 def test_a_wrong_choice_is_refused_by_the_config_itself():
-    with pytest.raises(ValueError, match="adv_loss must be nonsaturating or hinge"):
-        DistillConfig(data="d", adv_loss="wasserstein")
+    with pytest.raises(ValueError, match="schedule must be accvideo or uniform"):
+        DistillConfig(data="d", schedule="cosine")
 
 
 def _imports(path: Path) -> list[str]:

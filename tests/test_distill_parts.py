@@ -26,8 +26,6 @@ def test_adversarial_losses_by_hand():
     sp = lambda x: torch.log1p(torch.exp(torch.tensor(x)))  # noqa: E731
     assert torch.allclose(d, torch.stack([sp(0.0), sp(-2.0), sp(-1.0)]))  # -log D(real), -log(1 - D(fake))
     assert torch.allclose(generator_loss(fake), sp(1.0).view(1))  # -log D(fake)
-    assert torch.allclose(discriminator_loss(real, fake, "hinge"), torch.tensor([1.0, 0.0, 0.0]))
-    assert torch.allclose(generator_loss(fake, "hinge"), torch.tensor([1.0]))
 
 
 def test_heads_per_timestep_and_single():

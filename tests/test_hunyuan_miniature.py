@@ -66,7 +66,7 @@ def test_generate_synvid_distill_and_student(hy_model_dir, text_encoder, tmp_pat
     assert torch.allclose(sample["text_states"]["text_pooled"], expected["text_pooled"][0], atol=1e-3)  # fp16
 
     cfg = DistillConfig(data=str(data), teacher=str(hy_model_dir), out=str(tmp_path / "run"), iters=2, batch_size=2,
-                        queue_capacity=8, checkpoint_every=1, threads=1, lr=1e-3)
+                        checkpoint_every=1, threads=1, lr=1e-3)
     final = distill(cfg)
     student = VideoGenerator.from_folder(str(final), text_encoder=text_encoder)
     assert type(student.transformer).__name__ == "HunyuanVideoTransformer3DModel"

@@ -10,8 +10,8 @@ from accvideo.distill.config import DistillConfig
 
 
 def cfg(data, teacher, out, **kw):
-    base = dict(data=str(data), teacher=str(teacher), out=str(out), iters=2, batch_size=2, queue_capacity=8,
-                checkpoint_every=1, threads=1, lr=1e-3, student_steps=2, real_shapes=6)
+    base = dict(data=str(data), teacher=str(teacher), out=str(out), iters=2, batch_size=2,
+                checkpoint_every=1, threads=1, lr=1e-3, student_steps=2, real_videos="shapes:6")
     return DistillConfig(**{**base, **kw})
 
 
@@ -70,10 +70,10 @@ def test_real_clips_are_the_heads_real_side_and_resume_bit_exact(tiny_synvid, ti
     from accvideo.distill.trainer import Distiller, distill
     from accvideo.training.state import load_checkpoint
 
-    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", holdout=2, eval_every=1))
+    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", holdout=2))
     seen = []
     real_side = trainer.real_side
-    trainer.real_side = lambda step, k, synvid, stream=0: seen.append(k) or real_side(step, k, synvid, stream)
+    trainer.real_side = lambda step, k, synvid: seen.append(k) or real_side(step, k, synvid)
     trainer.run()
     assert seen == [1, 0, 1, 0]  # each inner step's head update, k = m-1 .. 0
     drawn = trainer.real(0, 0.0)[0]  # the real side's latents are real clips, not SynVid's l'_{t'_k}
@@ -81,44 +81,27 @@ def test_real_clips_are_the_heads_real_side_and_resume_bit_exact(tiny_synvid, ti
     assert not any(torch.allclose(d, s) for d in drawn for s in synvid)
     heads = list(csv.DictReader(open(tmp_path / "a" / "heads.csv")))
     assert [int(r["k"]) for r in heads] == [0, 1, 0, 1]
-    plain = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "plain", real_shapes=0))
+    plain = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "plain", real_videos=None))
     plain.run()
     a_heads = load_checkpoint(tmp_path / "a" / "checkpoint-rank0.json")["heads"]
     p_heads = load_checkpoint(tmp_path / "plain" / "checkpoint-rank0.json")["heads"]
     assert any(not torch.equal(a_heads[k], p_heads[k]) for k in a_heads)
 
-    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", holdout=2, eval_every=1, stop_at=1))
-    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", holdout=2, eval_every=1), resume=True)
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", holdout=2, iters=1))
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", holdout=2), resume=True)
     a, b = (load_checkpoint(tmp_path / run / "checkpoint-rank0.json") for run in ("a", "b"))
     for key in ("student", "heads"):
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
 
 
 @pytest.mark.parametrize("kw,message", [
-    (dict(real_videos="v", real_shapes=4), "pass one"),
-    (dict(real_shapes=-1), "real_shapes must be >= 0"),
-    (dict(mode="traj"), "need SynVid data and the adversarial loss"),
+    (dict(real_videos="shapes:-1"), "shapes:N needs a whole number of clips N >= 1"),
+    (dict(real_videos="shapes:two"), "shapes:N needs a whole number"),
+    (dict(mode="traj"), "needs SynVid data and the adversarial loss"),
 ])
 def test_bad_real_clip_settings_are_one_line_errors(tiny_synvid, tiny_model_dir, tmp_path, kw, message):
     with pytest.raises(ValueError, match=message):
         cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", **kw)
-
-
-def test_latent_heads_read_the_latent_itself(tiny_synvid, tiny_model_dir, tmp_path):
-    from accvideo.distill.features import LatentFeatures
-    from accvideo.distill.trainer import Distiller
-
-    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "lat", disc_features="latent", iters=1))
-    channels = trainer.backbone.transformer.config.out_channels
-    assert isinstance(trainer.features, LatentFeatures) and trainer.features.dim == channels
-    latent = torch.randn(2, channels, 5, 16, 16)
-    folded = trainer.features(latent, 0.5, None, None)  # (B * F, C, h, w): frame 3 of clip 1 is row 1 * 5 + 3
-    assert folded.shape == (10, channels, 16, 16) and torch.equal(folded[8], latent[1, :, 3])
-    trainer.run()
-    heads = trainer.acc.unwrap_model(trainer.heads)
-    assert heads.heads[0].net[0].in_channels == channels
-    rows = list(csv.DictReader(open(tmp_path / "lat" / "losses-rank0.csv")))
-    assert len(rows) == 2 and all(float(r["disc"]) > 0 for r in rows)
 
 
 def test_distribution_matching_gradient_and_a_run_that_resumes_bit_exact(tiny_synvid, tiny_model_dir, tmp_path):
@@ -133,11 +116,11 @@ def test_distribution_matching_gradient_and_a_run_that_resumes_bit_exact(tiny_sy
     dmd_loss(x, grad).sum().backward()
     assert torch.allclose(x.grad, grad)
 
-    kw = dict(real_shapes=0, dmd=1.0)
+    kw = dict(real_videos=None, dmd=1.0)
     distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", **kw))
     rows = list(csv.DictReader(open(tmp_path / "a" / "losses-rank0.csv")))
     assert all((float(r["dmd"]) > 0) == (r["k"] == "0") and (float(r["fake"]) > 0) == (r["k"] == "0") for r in rows)
-    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", stop_at=1, **kw))
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", **{**kw, "iters": 1}))
     distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", **kw), resume=True)
     a, b = (load_checkpoint(tmp_path / run / "checkpoint-rank0.json") for run in ("a", "b"))
     for key in ("student", "heads"):

@@ -18,7 +18,7 @@ import pytest
 
 from test_bad_input import cli_in_process
 
-DISTILL = ["--batch-size", "2", "--threads", "1", "--checkpoint-every", "1", "--queue-capacity", "8", "--iters", "3"]
+DISTILL = ["--batch-size", "2", "--threads", "1", "--checkpoint-every", "1", "--iters", "3"]
 
 
 def one_line(err: str, kind: str) -> str:
@@ -108,12 +108,12 @@ def test_distill_resumes_from_another_folder_and_after_the_run_and_its_data_move
     shutil.copytree(tiny_synvid, tmp_path / "sv4")
     monkeypatch.chdir(tmp_path)
     assert main(["distill", "--data", "./sv4", "--teacher", str(tiny_model_dir), "--out", "k1/", *DISTILL,
-                 "--stop-at", "1"]) == 0
+                 "--iters", "1"]) == 0
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")  # another working folder, the teacher and data typed otherwise
     teacher = os.path.relpath(tiny_model_dir)
     assert main(["distill", "--data", str(tmp_path / "sv4") + "/", "--teacher", teacher, "--out", "../k1", *DISTILL,
-                 "--stop-at", "2", "--resume"]) == 0, capsys.readouterr().err
+                 "--iters", "2", "--resume"]) == 0, capsys.readouterr().err
 
     other = tmp_path / "sv-other"  # a SynVid of other content (its source differs) is still another dataset
     shutil.copytree(tmp_path / "sv4", other)

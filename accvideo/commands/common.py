@@ -80,13 +80,20 @@ def load_options(args: argparse.Namespace):
 
 
 def field_help(cls: type) -> dict[str, str]:
-    """Each field's trailing comment in a config dataclass's source: the one description of that setting."""
+    """Each field's trailing comment in a config dataclass's source, with the comment-only lines that follow it:
+    the one description of that setting."""
     names = {f.name for f in dataclasses.fields(cls)}
-    found = {}
+    found, last = {}, None
     for line in inspect.getsource(cls).splitlines():
         match = re.match(r"\s+(\w+):[^#]*#\s*(.+)$", line)
+        more = re.match(r"\s+#\s*(.+)$", line)
         if match and match.group(1) in names:
-            found[match.group(1)] = match.group(2).strip()
+            last = match.group(1)
+            found[last] = match.group(2).strip()
+        elif more and last:
+            found[last] += " " + more.group(1).strip()
+        else:
+            last = None
     return found
 
 

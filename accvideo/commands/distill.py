@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from accvideo import validation
-from accvideo.commands.common import BadInput, add_config_options, config_from_args, flag, open_model
+from accvideo.commands.common import BadInput, add_config_options, config_from_args, open_model
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,11 +48,11 @@ def check_paths(cfg) -> None:
         validation.input_folder(cfg.data, "--data")
     else:
         validation.input_file(cfg.data, "--data")
-    for name in ("exclude", "paraphrases"):
-        if getattr(cfg, name):
-            validation.input_file(getattr(cfg, name), flag(name))
-    if cfg.real_videos:
-        validation.input_folder(cfg.real_videos, "--real-videos")
+    if cfg.exclude:
+        validation.input_file(cfg.exclude, "--exclude")
+    folder, _ = cfg.real_source()
+    if folder:
+        validation.input_folder(folder, "--real-videos")
 
 
 def check_teacher(cfg) -> None:

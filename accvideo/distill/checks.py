@@ -1,5 +1,5 @@
-"""Checks of a run while it trains: the heads' held-out check (`--holdout N --eval-every K`), is each head H_k
-telling real from the student's own?, and sample clips (`--sample-every K`)."""
+"""The heads' held-out check of a run while it trains (`--holdout N`, at every checkpoint): is each head H_k
+telling real from the student's own?"""
 
 from __future__ import annotations
 
@@ -44,20 +44,3 @@ def evaluate_heads(trainer) -> list[dict[str, float]]:
         rows.append({"k": k, "sigma": trainer.sigma(k), "logit_gap": float(real.mean() - fake.mean()),
                      "accuracy": (real_right + fake_right) / 2, "real_right": real_right, "fake_right": fake_right})
     return rows
-
-
-
-@torch.no_grad()
-def write_samples(trainer, iteration: int, n: int = 2) -> None:
-    """Decode the student's m-step samples from the first batch's noise and prompts into out/samples/."""
-    from accvideo.distill.export import student_generator
-    from accvideo.video import write_mp4
-
-    gen = student_generator(trainer.student_model(), trainer.teacher, trainer.sigmas.tolist(), trainer.backbone)
-    batch = trainer.batches(0, trainer.m - 1)
-    noise = batch["latents"][:n, 0]  # the entry at t'_m = 1 is pure noise
-    text = conditioning.select(batch["text_states"], slice(0, n))
-    cond = conditioning.to(conditioning.select(batch["condition"], slice(0, n)), gen.device)
-    res = gen.denoise(noise, text, text, trainer.sigmas.double(), 1.0, condition=cond)
-    for i, clip in enumerate(gen.decode(res.latent)):
-        write_mp4(trainer.out / "samples" / f"iter{iteration:05d}_{i}.mp4", clip)

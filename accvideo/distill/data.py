@@ -10,15 +10,6 @@ from accvideo.backbones import conditioning
 from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import step_generator
 
-HEADS_STREAM = 7919  # seed offset of the heads' extra draws (--disc-steps): never a training batch's draw
-PARAPHRASE_STREAM = 104729  # seed offset of the caption draws (--paraphrases): the batches' own draws are unchanged
-
-
-def stream_seed(seed: int, stream: int) -> int:
-    """The seed of draw stream `stream` of a run (0: its training batches; d > 0: the heads' extra draw d)."""
-    return seed + HEADS_STREAM * stream
-
-
 def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str, every_step: bool = False) -> list[int]:
     """Indices into a dataset's stored sigmas for the m + 1 key timesteps of a schedule.
 
@@ -53,9 +44,11 @@ def key_sigmas(config: dict, teacher=None) -> list[float]:
         from accvideo.backbones.registry import ModelFolder
         from accvideo.schedules import flow_sigmas, key_indices
 
-        shift = (teacher or ModelFolder.open(config["teacher"])).settings.shift
-        grid = flow_sigmas(config["teacher_steps"], shift)
-        return grid[key_indices(config["teacher_steps"], student_steps(config["student_steps"], None))].float().tolist()
+        from accvideo.schedules import TEACHER_STEPS
+
+        n = config.get("teacher_steps", TEACHER_STEPS)  # recorded by runs before the teacher's grid was fixed at n
+        grid = flow_sigmas(n, (teacher or ModelFolder.open(config["teacher"])).settings.shift)
+        return grid[key_indices(n, student_steps(config["student_steps"], None))].float().tolist()
     dataset = SynVidDataset(config["data"], verify=False)
     m = student_steps(config.get("student_steps"), dataset)
     return dataset.sigmas[dataset_key_indices(dataset, m, config["schedule"])].float().tolist()
@@ -77,49 +70,6 @@ def read_ids(path: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def read_paraphrases(path: str, n: int) -> dict[int, list[str]]:
-    """Other captions of SynVid samples from a JSONL file, one line per sample: {"id": i, "prompts": [...]}.
-    Each must describe what sample i's clip shows (the same scene in other words)."""
-    import json
-
-    try:
-        lines = open(path, encoding="utf-8").read().splitlines()
-    except OSError as err:
-        raise ValueError(f"cannot read the paraphrases file {path}: {err.strerror}") from err
-    out: dict[int, list[str]] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            i, prompts = row["id"], row["prompts"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}, line {number}: not a {{\"id\": i, \"prompts\": [...]}} object") from err
-        if not (isinstance(i, int) and 0 <= i < n):
-            raise ValueError(f"{path}, line {number}: id {i!r} is not a sample of the SynVid (0..{n - 1})")
-        if not (isinstance(prompts, list) and prompts and all(isinstance(t, str) and t.strip() for t in prompts)):
-            raise ValueError(f"{path}, line {number}: prompts must be a list of non-empty strings")
-        out.setdefault(i, []).extend(prompts)
-    if not out:
-        raise ValueError(f"{path} names no sample")
-    return out
-
-
-def encode_paraphrases(backbone, paraphrases: dict[int, list[str]], batch_size: int = 64) -> dict[int, list[dict]]:
-    """Sample id -> its other captions' text fields, in the form SynVid stores them (fp16 states, mask, pooled)."""
-    from accvideo.synvid.record import stored_fields
-
-    flat = [(i, t) for i, texts in sorted(paraphrases.items()) for t in texts]
-    out: dict[int, list[dict]] = {}
-    for start in range(0, len(flat), batch_size):
-        chunk = flat[start : start + batch_size]
-        with torch.no_grad():
-            text = backbone.encode_text([t for _, t in chunk])
-        for b, (i, _) in enumerate(chunk):
-            out.setdefault(i, []).append(stored_fields(text, None, b))
-    return out
-
-
 def student_steps(requested: int | None, dataset: SynVidDataset | None) -> int:
     """A run's m: as asked (--student-steps), else its SynVid's own, else (the real-data baseline) the paper's 5."""
     from accvideo.schedules import STUDENT_STEPS
@@ -136,10 +86,8 @@ class KeyBatches:
     """Seeded batches: step s on rank r always reads the same samples, whatever was interrupted."""
 
     def __init__(self, dataset: SynVidDataset, m: int, schedule: str, batch_size: int, seed: int,
-                 rank: int = 0, world: int = 1, holdout: int = 0, exclude: frozenset[int] = frozenset(),
-                 paraphrases: dict[int, list[dict]] | None = None, paraphrase_prob: float = 0.0):
+                 rank: int = 0, world: int = 1, holdout: int = 0, exclude: frozenset[int] = frozenset()):
         self.dataset = dataset
-        self.paraphrases, self.paraphrase_prob = paraphrases or {}, paraphrase_prob
         self.idx = dataset_key_indices(dataset, m, schedule)
         self.sigmas = dataset.sigmas[self.idx]  # (m + 1,), from 1 down to 0: sigmas[m - k] = t'_k
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
@@ -151,35 +99,21 @@ class KeyBatches:
         if batch_size * world > len(self.pool):
             raise ValueError(f"batch {batch_size} x {world} processes exceeds the {len(self.pool)} training samples")
 
-    def __call__(self, step: int, k: int | None = None, stream: int = 0) -> dict[str, torch.Tensor]:
+    def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
         """latents (B, m + 1, C, f, h, w) with latents[:, m - k] at t'_k, text_states, condition (the backbone's
-        conditioning batches, accvideo.backbones.conditioning). stream > 0: the heads' extra draw number
-        `stream` of that step, from a seed space of its own."""
-        gen = step_generator(stream_seed(self.seed, stream), step)
+        conditioning batches, accvideo.backbones.conditioning)."""
+        gen = step_generator(self.seed, step)
         perm = torch.randperm(len(self.pool), generator=gen)
         ids = self.pool[perm[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]].tolist()
-        return self.samples(ids, self.caption_choices(ids, step, stream))
-
-    def caption_choices(self, ids: list[int], step: int, stream: int = 0) -> list[int]:
-        """Per sample: -1 for its own caption, else the index of the paraphrase it is trained with this step
-        (each sample with paraphrases swaps with probability --paraphrase-prob). Seeded by step alone."""
-        if not self.paraphrases:
-            return [-1] * len(ids)
-        gen = step_generator(stream_seed(self.seed + PARAPHRASE_STREAM, stream), step)
-        swap = torch.rand(len(ids), generator=gen) < self.paraphrase_prob
-        pick = torch.randint(1 << 30, (len(ids),), generator=gen)
-        return [int(p) % len(self.paraphrases[i]) if s and i in self.paraphrases else -1
-                for i, s, p in zip(ids, swap.tolist(), pick.tolist())]
+        return self.samples(ids)
 
     def held_out(self) -> list[int]:
         """The held-out samples' indices."""
         return list(range(self.n_train, len(self.dataset)))
 
-    def samples(self, ids: list[int], captions: list[int] | None = None) -> dict[str, torch.Tensor]:
-        """Key latents and conditioning of the given samples (with captions[j] >= 0: sample j's text is that
-        paraphrase's, read through the same stored-conditioning path as its own)."""
-        items = [self.dataset.item(i, self.paraphrases[i][c] if c >= 0 else None)
-                 for i, c in zip(ids, captions or [-1] * len(ids))]
+    def samples(self, ids: list[int]) -> dict[str, torch.Tensor]:
+        """Key latents and conditioning of the given samples."""
+        items = [self.dataset.item(i) for i in ids]
         return {"latents": torch.stack([it["latents"][self.idx] for it in items]),
                 "text_states": conditioning.stack([it["text_states"] for it in items]),
                 "condition": conditioning.stack([it["condition"] for it in items])}

@@ -46,7 +46,8 @@ def student_generator(transformer, teacher, sigmas: list[float], backbone):
 
 
 def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
-    """Export the student of a run's latest checkpoint (EMA weights when the run keeps an EMA), mid-run or not.
+    """Export the student of a run's latest checkpoint, mid-run or not (its EMA weights where a checkpoint of an
+    earlier version holds them).
 
     Writes to `folder` (default: run/checkpoint-student); the run itself is left untouched and can resume.
     """
@@ -65,7 +66,7 @@ def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
     backbone = teacher.load(load_parts=False)
     # the teacher's architecture (with the run's adapters, if any), then the checkpoint's weights
     student = new_student(backbone.transformer, backbone.feature_blocks, config.get("lora_rank", 0))
-    student.load_state_dict(state["ema"] or state["student"])
+    student.load_state_dict(state.get("ema") or state["student"])
     sigmas = state.get("sigmas") or key_sigmas(config, teacher)
     info = {"iterations": state["iter"], "distill_seconds": state["elapsed"], "config": config,
             "data": config["data"], "from_checkpoint": str(run / "checkpoint-rank0.json")}

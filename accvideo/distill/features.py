@@ -72,17 +72,3 @@ class TeacherFeatures:
         pt, ph, pw = self.patch
         grid = tokens.reshape(b, f // pt, h // ph, w // pw, -1).permute(0, 1, 4, 2, 3)  # (B, f', D, h', w')
         return grid.reshape(b * (f // pt), -1, h // ph, w // pw).float()  # frames folded into the batch
-
-
-class LatentFeatures:
-    """Callable like TeacherFeatures, for a discriminator that reads the latent itself (ours, --disc-features
-    latent): (latent (B, C, F, h, w), sigma, text, condition) -> (B * F, C, h, w), frames folded into the batch.
-    No teacher runs and the caption is not read: H_k judges the latent's own detail (outlines, at the VAE's
-    resolution) where the teacher's token grid is patch-size coarser."""
-
-    def __init__(self, channels: int):
-        self.dim = channels
-
-    def __call__(self, latent: torch.Tensor, sigma: float, text_states, condition) -> torch.Tensor:
-        b, c, f, h, w = latent.shape
-        return latent.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w).float()  # (B * F, C, h, w)

@@ -18,23 +18,14 @@ def trajectory_loss(student_velocity: torch.Tensor, l_k: torch.Tensor, l_k1: tor
     return (student_velocity.float() - chord_velocity(l_k.float(), l_k1.float(), t_k, t_k1)).square()
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str = "nonsaturating") -> torch.Tensor:
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Eq. 7, discriminator side: max log D(real) + log(1 - D(fake)), as a loss to minimise, unreduced.
 
     With logits D = sigmoid(logit): -log sigmoid(real) - log(1 - sigmoid(fake)) = softplus(-real) + softplus(fake).
-    `hinge`: relu(1 - real) + relu(1 + fake).
     """
-    if kind == "nonsaturating":
-        return torch.cat([F.softplus(-real_logits).flatten(), F.softplus(fake_logits).flatten()])
-    if kind == "hinge":
-        return torch.cat([F.relu(1 - real_logits).flatten(), F.relu(1 + fake_logits).flatten()])
-    raise ValueError(f"unknown adversarial loss {kind!r}")
+    return torch.cat([F.softplus(-real_logits).flatten(), F.softplus(fake_logits).flatten()])
 
 
-def generator_loss(fake_logits: torch.Tensor, kind: str = "nonsaturating") -> torch.Tensor:
-    """Eq. 7, generator side (non-saturating form): -log D(fake) = softplus(-fake); hinge: -fake. Unreduced."""
-    if kind == "nonsaturating":
-        return F.softplus(-fake_logits).flatten()
-    if kind == "hinge":
-        return (-fake_logits).flatten()
-    raise ValueError(f"unknown adversarial loss {kind!r}")
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Eq. 7, generator side (non-saturating form): -log D(fake) = softplus(-fake), unreduced."""
+    return F.softplus(-fake_logits).flatten()

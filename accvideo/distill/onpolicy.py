@@ -15,11 +15,13 @@ from accvideo.backbones import conditioning
 from accvideo.sampling import guided_velocity, sample_euler
 from accvideo.schedules import any_key_indices
 
+STEPS = 2  # the teacher's Euler steps per solution (at most the grid steps of the interval)
+
 
 class TeacherSolver:
     """The teacher's Euler solution with CFG (Eq. 5) between two points of its n-step grid, from any latent."""
 
-    def __init__(self, backbone, teacher, grid: torch.Tensor, guidance: float, uncond_text, steps: int):
+    def __init__(self, backbone, teacher, grid: torch.Tensor, guidance: float, uncond_text, steps: int = STEPS):
         self.backbone, self.teacher, self.grid, self.guidance = backbone, teacher, grid.double(), guidance
         self.uncond, self.steps = uncond_text, steps  # uncond: the empty prompt's text, a batch of one
 

@@ -1,7 +1,7 @@
 """Real clips on the heads' real side (ours, after DMD2's GAN term on real data).
 
 Algorithm 1 gives each head H_k SynVid's l'_{t'_k} as real, so at best the student copies its teacher, lumps
-included. With --real-videos DIR (a user's videos) or --real-shapes N (rendered Shapes-world clips), the real
+included. With --real-videos DIR (a user's videos) or --real-videos shapes:N (rendered Shapes-world clips), the real
 side is instead a real clip's VAE latent x_0 carried to t'_k by the flow operation of Sec. 3.1,
 x_{t'_k} = (1 - t'_k) x_0 + t'_k eps, with its own caption and (for a seeded share) its own first frame.
 The clips are encoded once into `OUT/real-clips` (accvideo.synvid.real), which --resume reuses.
@@ -18,16 +18,16 @@ from accvideo.schedules import forward_diffuse
 from accvideo.synvid.dataset import SynVidDataset, SynVidError
 from accvideo.training.loop import step_generator
 
-REAL_STREAM = 15485863  # seed offset of the real clips' draws: never a SynVid batch's or the heads' extra draw
+REAL_STREAM = 15485863  # seed offset of the real clips' draws: never a SynVid batch's
 REAL_FOLDER = "real-clips"  # the encoded set, inside the run folder
 REAL_I2V_FRACTION = 0.5  # share of the real clips that condition on their own first frame, as the SynVid's
 
 
 def prepare_real_clips(cfg, teacher, out: Path, options=None) -> Path:
-    """Encode cfg's real clips (--real-videos or --real-shapes) into out/real-clips once; returns the folder."""
+    """Encode cfg's real clips (--real-videos) into out/real-clips once; returns the folder."""
     from accvideo.synvid.real import encode_real_clips
 
-    return encode_real_clips(teacher, cfg.real_videos, cfg.real_shapes, REAL_I2V_FRACTION, out / REAL_FOLDER,
+    return encode_real_clips(teacher, *cfg.real_source(), REAL_I2V_FRACTION, out / REAL_FOLDER,
                              cfg.seed, options=options)
 
 
@@ -44,10 +44,9 @@ class RealClips:
         if batch_size * world > self.n_train:
             raise ValueError(f"batch {batch_size} x {world} processes exceeds the {self.n_train} real clips")
 
-    def __call__(self, step: int, sigma: float, stream: int = 0) -> tuple[torch.Tensor, object, object]:
-        """(latents (B, C, f, h, w) at sigma, text, condition) of step `step`'s real clips (stream d > 0: the
-        heads' extra draw d)."""
-        gen = step_generator(self.seed + REAL_STREAM * (stream + 1), step, self.rank)
+    def __call__(self, step: int, sigma: float) -> tuple[torch.Tensor, object, object]:
+        """(latents (B, C, f, h, w) at sigma, text, condition) of step `step`'s real clips."""
+        gen = step_generator(self.seed + REAL_STREAM, step, self.rank)
         ids = torch.randperm(self.n_train, generator=gen)[: self.batch_size].tolist()
         return self.at(ids, sigma, gen)
 

@@ -10,7 +10,6 @@ Eq. 6 toward the teacher's own solution from l^gen_{t'_{k+1}}.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -22,24 +21,26 @@ import torch
 
 from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
-from accvideo.distill.data import (KeyBatches, RealKeyBatches, encode_paraphrases, read_ids, read_paraphrases,
-                                   stream_seed, student_steps)
+from accvideo.distill.data import KeyBatches, RealKeyBatches, read_ids, student_steps
 from accvideo.distill.export import gathered_student
-from accvideo.distill.features import LatentFeatures, TeacherFeatures
+from accvideo.distill.features import TeacherFeatures
 from accvideo.distill.heads import Heads
 from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
 from accvideo.distill.queues import LatentQueues
 from accvideo.distill.real import REAL_FOLDER, RealClips, prepare_real_clips
 from accvideo.models.lora import new_student
-from accvideo.schedules import euler_step
+from accvideo.schedules import TEACHER_STEPS, euler_step
 from accvideo.synvid.dataset import SynVidDataset
-from accvideo.training.loop import TrainLoop, ema_update, step_generator
+from accvideo.training.loop import TrainLoop, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from accvideo.validation import path_identity
 
 LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake"]
 DMD_STREAM = 32452843  # seed offset of the distribution-matching draws (noise levels and noise)
 HEAD_FIELDS = ["k", "sigma", "logit_gap", "accuracy", "real_right", "fake_right"]  # heads.csv; its step = iteration
+QUEUE_CAPACITY = 64  # entries per latent queue
+MAX_LOSS = 1e3  # divergence guard: a trajectory loss above this (or NaN/Inf) stops the run
+MAX_RISE = 20.0  # divergence guard: a trajectory loss this many times its first value for k stops it
 
 
 class DivergenceError(RuntimeError):
@@ -65,9 +66,8 @@ class Distiller:
         # the teacher's transformer only (text encoders and VAE load if samples are asked for)
         self.backbone = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype), load_parts=False)
         teacher = self.backbone.transformer
-        # the text encoder, loaded once when --paraphrases, --onpolicy or --dmd encode text at start-up, then dropped
-        needs_text = cfg.paraphrases or cfg.onpolicy or cfg.dmd
-        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if needs_text else None
+        # the text encoder, loaded once when --onpolicy or --dmd encode the empty prompt at start-up, then dropped
+        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if cfg.onpolicy or cfg.dmd else None
         if cfg.data_kind == "real" and not self.backbone.teacher_data:
             raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
                              f"not {self.teacher.name}")
@@ -76,11 +76,10 @@ class Distiller:
             self.m = student_steps(cfg.student_steps, self.dataset)
             self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
                                       self.acc.process_index, self.acc.num_processes, cfg.holdout,
-                                      read_ids(cfg.exclude) if cfg.exclude else frozenset(),
-                                      self.paraphrase_table(cfg, encoder), cfg.paraphrase_prob)
+                                      read_ids(cfg.exclude) if cfg.exclude else frozenset())
         else:  # the "real data + forward diffusion" baseline
             self.dataset, self.m = None, student_steps(cfg.student_steps, None)
-            self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, cfg.teacher_steps,
+            self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, TEACHER_STEPS,
                                           self.teacher.settings.shift, self.teacher.settings.guidance,
                                           cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
         if cfg.onpolicy and any(k >= self.m for k in cfg.onpolicy_keys):
@@ -91,23 +90,22 @@ class Distiller:
         student = new_student(teacher, self.backbone.feature_blocks, cfg.lora_rank).train()  # line 1: beta <- theta
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
-        self.features = self.discriminator_features(cfg, teacher)
+        self.features = TeacherFeatures(teacher, backbone=self.backbone)  # what the heads read (Eq. 8)
         uncond = self.empty_prompt(encoder) if cfg.onpolicy or cfg.dmd else None  # the teacher's CFG side
         self.solver = self.teacher_solver(cfg, uncond) if cfg.onpolicy else None
         self.dmd = self.distribution_matching(cfg, uncond) if cfg.dmd else None
-        heads = Heads(self.m, self.features.dim, single=cfg.single_head, norm=cfg.head_norm)
-        self.ema = copy.deepcopy(student).eval().requires_grad_(False) if cfg.ema > 0 else None
+        heads = Heads(self.m, self.features.dim, single=cfg.single_head)
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
         opt_s = torch.optim.AdamW(trainable, lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
         opt_h = torch.optim.AdamW(heads.parameters(), lr=cfg.lr_heads, betas=(0.0, 0.99), weight_decay=0.0)
         self.student, self.heads, self.opt_s, self.opt_h = self.acc.prepare(student, heads, opt_s, opt_h)
-        self.queues = LatentQueues(self.m, cfg.queue_capacity)  # Algorithm 1, line 3
+        self.queues = LatentQueues(self.m, QUEUE_CAPACITY)  # Algorithm 1, line 3
         self.start_iter, self.elapsed = 0, 0.0
         ckpt = self.checkpoint_path()
         self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
         self.onpolicy_ref: dict[int, float] = {}  # each key interval's first on-policy loss (--traj-norm first)
         # what the path fields name (a SynVid's content id, a file's hash, a resolved folder), however typed
-        paths = ("data", "exclude", "paraphrases", "real_videos")
+        paths = ("data", "exclude", "real_videos")
         identity = {name: path_identity(getattr(cfg, name)) for name in paths}
         identity["teacher"] = path_identity(str(self.teacher.path))
         if resume:
@@ -126,13 +124,7 @@ class Distiller:
         self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
                            resume_step=self.start_iter * self.m if resume else None)
         self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
-                         if cfg.eval_every and self.acc.is_main_process else None)
-
-    def paraphrase_table(self, cfg: DistillConfig, encoder) -> dict[int, list[dict]] | None:
-        """--paraphrases encoded once by the teacher's own text encoder (`encoder`, a full teacher backbone)."""
-        if not cfg.paraphrases:
-            return None
-        return encode_paraphrases(encoder, read_paraphrases(cfg.paraphrases, len(self.dataset)))
+                         if cfg.holdout and self.acc.is_main_process else None)
 
     @staticmethod
     def empty_prompt(encoder):
@@ -141,45 +133,37 @@ class Distiller:
             return encoder.encode_text([""])
 
     def teacher_solver(self, cfg: DistillConfig, uncond):
-        """--onpolicy: the teacher's CFG solver on the SynVid's own grid, guidance (or --onpolicy-guidance) and
-        empty prompt `uncond`."""
+        """--onpolicy: the teacher's CFG solver on the SynVid's own grid and guidance, with empty prompt `uncond`."""
         from accvideo.distill.onpolicy import TeacherSolver
         from accvideo.schedules import flow_sigmas
 
         settings = self.dataset.settings
         grid = flow_sigmas(settings["teacher_steps"], settings["shift"])
-        guidance = settings["guidance"] if cfg.onpolicy_guidance is None else cfg.onpolicy_guidance
-        return TeacherSolver(self.backbone, self.backbone.transformer, grid, guidance, uncond, cfg.onpolicy_steps)
-
-    def discriminator_features(self, cfg: DistillConfig, teacher) -> TeacherFeatures | LatentFeatures:
-        """What the heads read (Eq. 8): the frozen teacher's features, or (--disc-features latent) the latent."""
-        if cfg.disc_features == "teacher":
-            return TeacherFeatures(teacher, cfg.noisy_layer, cfg.clean_layer, self.backbone)
-        return LatentFeatures(teacher.config.out_channels)  # the latent's C (in_channels may add the condition's)
+        return TeacherSolver(self.backbone, self.backbone.transformer, grid, settings["guidance"], uncond)
 
     def real_clips(self, cfg: DistillConfig) -> RealClips:
-        """--real-videos / --real-shapes: encoded once into OUT/real-clips by the main process, read by every rank."""
+        """--real-videos: encoded once into OUT/real-clips by the main process, read by every rank."""
         if self.acc.is_main_process:
             prepare_real_clips(cfg, self.teacher, self.out)
         self.acc.wait_for_everyone()
         return RealClips(self.out / REAL_FOLDER, cfg.batch_size, cfg.seed, self.acc.process_index,
                          self.acc.num_processes, cfg.holdout, verify=self.acc.is_main_process)
 
-    def real_side(self, step: int, k: int, synvid: tuple, stream: int = 0) -> tuple:
+    def real_side(self, step: int, k: int, synvid: tuple) -> tuple:
         """What H_k reads as real at a step: SynVid's (l'_{t'_k}, text, condition) as in Algorithm 1, or with real
         clips (ours) their latents carried to t'_k with their own text and condition."""
         if self.real is None:
             return synvid
-        latent, text, cond = self.real(step, self.sigma(k), stream)
+        latent, text, cond = self.real(step, self.sigma(k))
         dev = self.acc.device
         return latent.to(dev), conditioning.to(text, dev), conditioning.to(cond, dev)
 
     def distribution_matching(self, cfg: DistillConfig, uncond):
         """--dmd: the teacher with the SynVid's CFG (empty prompt `uncond`) as the real score, a fake score model
-        from the teacher."""
+        from the teacher, trained at the student's lr."""
         from accvideo.distill.dmd import DistributionMatching
 
-        return DistributionMatching(self.backbone, self.dataset.settings["guidance"], uncond, cfg.lr_fake)
+        return DistributionMatching(self.backbone, self.dataset.settings["guidance"], uncond, cfg.lr)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
@@ -191,7 +175,7 @@ class Distiller:
     def _state(self, iteration: int) -> dict:
         return {"student": self.acc.unwrap_model(self.student).state_dict(),
                 "heads": self.acc.unwrap_model(self.heads).state_dict(),
-                "ema": self.ema.state_dict() if self.ema else None, "opt_s": self.opt_s.state_dict(),
+                "opt_s": self.opt_s.state_dict(),
                 "opt_h": self.opt_h.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
                 "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist(),
                 "loss_ref": {str(k): v for k, v in self.loss_ref.items()},
@@ -201,8 +185,6 @@ class Distiller:
     def _load(self, state: dict) -> None:
         self.acc.unwrap_model(self.student).load_state_dict(state["student"])
         self.acc.unwrap_model(self.heads).load_state_dict(state["heads"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state["ema"])
         self.opt_s.load_state_dict(state["opt_s"])
         self.opt_h.load_state_dict(state["opt_h"])
         self.queues.load_state_dict(state["queues"], self.acc.device)
@@ -241,7 +223,7 @@ class Distiller:
             l_gen = euler_step(g_lat, v[b:], t_k1, t_k)  # line 16, Eq. 5: one student step, gradient kept
             self.queues.push(k, l_gen, g_text, g_cond)  # line 17 (stored detached)
             fake_logits = self.heads(self.features(l_gen, t_k, g_text, g_cond), k)
-            l_g = generator_loss(fake_logits, cfg.adv_loss).mean()  # lines 20-21, Eq. 7 generator side
+            l_g = generator_loss(fake_logits).mean()  # lines 20-21, Eq. 7 generator side
             loss = loss + cfg.lambda_adv * l_g
             logs["gen"] = l_g.item()
             disc_inputs = (*self.real_side(step, k, (l_k, text, cond)), l_gen.detach(), g_text, g_cond)
@@ -278,19 +260,9 @@ class Distiller:
         with torch.no_grad():
             feats = torch.cat([self.features(l_k, t_k, text, cond), self.features(l_gen, t_k, g_text, g_cond)])
         real, fake = self.heads(feats, k).chunk(2)
-        l_d = discriminator_loss(real, fake, self.cfg.adv_loss).mean()
+        l_d = discriminator_loss(real, fake).mean()
         self.acc.backward(self.cfg.lambda_adv * l_d / self.cfg.grad_accum)
         return {"disc": l_d.item(), "logit_real": real.mean().item(), "logit_fake": fake.mean().item()}
-
-    def _replayed_inputs(self, step: int, draw: int, k: int) -> tuple:
-        """What the heads' extra update number `draw` of a step reads (--disc-steps): other SynVid samples'
-        l'_{t'_k} as real, and a seeded draw of the student's own latents in Q_k as fake."""
-        dev, m = self.acc.device, self.m
-        batch = {name: conditioning.to(t, dev) for name, t in self.batches(step, k, stream=draw).items()}
-        gen = step_generator(stream_seed(self.cfg.seed, draw), step, self.acc.process_index)
-        fake, f_text, f_cond = self.queues.sample(k, len(batch["latents"]), gen)
-        real = self.real_side(step, k, (batch["latents"][:, m - k], batch["text_states"], batch["condition"]), draw)
-        return *real, fake, f_text, f_cond
 
     def inner_step(self, iteration: int, k: int) -> dict[str, float]:
         """One pass of Algorithm 1's inner loop for key interval k, over cfg.grad_accum micro-batches."""
@@ -301,8 +273,8 @@ class Distiller:
         for micro in range(cfg.grad_accum):
             loss, micro_logs, disc_inputs = self._student_pass(base + micro, k)
             ref = self.loss_ref.setdefault(k, micro_logs["traj"])
-            if (not math.isfinite(loss.item()) or micro_logs["traj"] > cfg.max_loss
-                    or (cfg.uses_traj and micro_logs["traj"] > cfg.max_rise * max(ref, 1e-8))):
+            if (not math.isfinite(loss.item()) or micro_logs["traj"] > MAX_LOSS
+                    or (cfg.uses_traj and micro_logs["traj"] > MAX_RISE * max(ref, 1e-8))):
                 kept = (f"the last good checkpoint is {self.checkpoint_path()}" if self.checkpoint_path().is_file()
                         else "no checkpoint was written yet")
                 raise DivergenceError(f"training diverged: trajectory loss {micro_logs['traj']:.4g} (first "
@@ -320,18 +292,11 @@ class Distiller:
                     logs[micro]["fake"] = self.dmd.update_fake(*disc_inputs[3:], self.dmd_generator(base + micro, True))
             self.opt_h.step()
             self.opt_h.zero_grad(set_to_none=True)
-            for draw in range(1, cfg.disc_steps):  # extra head updates: the heads must keep up with the student
-                for micro in range(cfg.grad_accum):
-                    self._heads_pass(k, self._replayed_inputs(base + micro, draw, k))
-                self.opt_h.step()
-                self.opt_h.zero_grad(set_to_none=True)
-        if self.ema is not None:
-            ema_update(self.ema, self.acc.unwrap_model(self.student), cfg.ema)
         keys = ["traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake"]
         return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
 
     def run(self, on_step: Callable[[dict[str, float]], None] | None = None) -> Path | None:
-        """Train to cfg.iters (or cfg.stop_at); export the student at the end.
+        """Train to cfg.iters; export the student at the end.
 
         `on_step(row)` is called after every inner step with the row the loss log gets (step, iter, k, sigma,
         traj, gen, disc, logit_real, logit_fake), e.g. to draw live loss curves.
@@ -342,8 +307,8 @@ class Distiller:
             self.elapsed = loop.elapsed
             save_checkpoint(self.checkpoint_path(), self._state(iteration))
 
-        loop = TrainLoop(self.start_iter, cfg.iters, save, cfg.checkpoint_every, "distill", stop_at=cfg.stop_at,
-                         elapsed=self.elapsed, disable=not self.acc.is_local_main_process)
+        loop = TrainLoop(self.start_iter, cfg.iters, save, cfg.checkpoint_every, "distill", elapsed=self.elapsed,
+                         disable=not self.acc.is_local_main_process)
         for it in loop:
             for k in range(self.m - 1, -1, -1):  # Algorithm 1, line 5
                 row = {"iter": it, "k": k, "sigma": self.sigma(k), **self.inner_step(it, k)}
@@ -352,10 +317,7 @@ class Distiller:
                 if on_step is not None:
                     on_step({"step": step, **row})
                 loop.show(k=k, traj=f"{row['traj']:.4f}", gen=f"{row['gen']:.3f}", disc=f"{row['disc']:.3f}")
-            if cfg.sample_every and (it + 1) % cfg.sample_every == 0 and self.acc.is_main_process:
-                with loop.untimed():
-                    self.write_samples(it + 1)
-            if self.head_log is not None and (it + 1) % cfg.eval_every == 0:
+            if self.head_log is not None and ((it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iters):
                 with loop.untimed():
                     for row in self.evaluate_heads():
                         self.head_log.append(it + 1, **row)
@@ -367,20 +329,14 @@ class Distiller:
         return self.export(model) if self.acc.is_main_process else None
 
     def student_model(self):
-        """The weights to ship: the EMA when enabled, else the student itself."""
-        return self.ema if self.ema is not None else self.acc.unwrap_model(self.student)
+        """The weights to ship: the student itself."""
+        return self.acc.unwrap_model(self.student)
 
     def evaluate_heads(self) -> list[dict[str, float]]:
         """Each head's logit gap and held-out accuracy (accvideo.distill.checks)."""
         from accvideo.distill.checks import evaluate_heads
 
         return evaluate_heads(self)
-
-    def write_samples(self, iteration: int, n: int = 2) -> None:
-        """The student's m-step samples into out/samples/ (accvideo.distill.checks.write_samples)."""
-        from accvideo.distill.checks import write_samples
-
-        write_samples(self, iteration, n)
 
     def export(self, model=None) -> Path:
         """Write the student (or `model`) as a diffusers folder with its sigmas (runs without CFG)."""

@@ -135,9 +135,9 @@ class SynVidDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         return self.item(i)
 
-    def item(self, i: int, text_fields: dict[str, torch.Tensor] | None = None) -> dict:
-        """Sample i, its stored text fields replaced by `text_fields` (another caption's, in the stored form)."""
-        s = {**self.raw(i), **(text_fields or {})}
+    def item(self, i: int) -> dict:
+        """Sample i: its key latents, sigmas, conditioning, task, id and prompt."""
+        s = self.raw(i)
         text, condition = self.conditioning(s)
         return {"latents": s["latents"], "sigmas": self.sigmas, "text_states": text, "condition": condition,
                 "i2v": bool(s["i2v"].item()), "id": self.records[i]["id"], "prompt": self.records[i]["prompt"]}
