@@ -129,7 +129,7 @@ def test_held_out_heads_check_counts_signs_and_logs_every_head(tiny_synvid, tiny
         trainer.batches(step, 0)
     trainer.batches.samples = read
     assert len(set(drawn)) == 12 and max(drawn) == 11  # every training sample, no held-out one
-    heads = trainer.acc.unwrap_model(trainer.heads)
+    heads = trainer.acc.unwrap_model(trainer.adversary.heads)
     for bias, real, fake in ((5.0, 1.0, 0.0), (-5.0, 0.0, 1.0)):  # constant logits: every sample on one side
         for head in heads.heads:
             torch.nn.init.zeros_(head.net[-1].weight)

@@ -72,11 +72,11 @@ def test_real_clips_are_the_heads_real_side_and_resume_bit_exact(tiny_synvid, ti
 
     trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", holdout=2))
     seen = []
-    real_side = trainer.real_side
-    trainer.real_side = lambda step, k, synvid: seen.append(k) or real_side(step, k, synvid)
+    real_side = trainer.adversary.real_side
+    trainer.adversary.real_side = lambda step, sigma, synvid: seen.append(sigma) or real_side(step, sigma, synvid)
     trainer.run()
-    assert seen == [1, 0, 1, 0]  # each inner step's head update, k = m-1 .. 0
-    drawn = trainer.real(0, 0.0)[0]  # the real side's latents are real clips, not SynVid's l'_{t'_k}
+    assert seen == [trainer.sigma(1), 0.0] * 2  # each inner step's head update, k = m-1 .. 0
+    drawn = trainer.adversary.real(0, 0.0)[0]  # the real side's latents are real clips, not SynVid's l'_{t'_k}
     synvid = trainer.batches(0, 0)["latents"][:, -1]
     assert not any(torch.allclose(d, s) for d in drawn for s in synvid)
     heads = list(csv.DictReader(open(tmp_path / "a" / "heads.csv")))

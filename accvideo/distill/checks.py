@@ -16,7 +16,7 @@ def evaluate_heads(trainer) -> list[dict[str, float]]:
     to t'_k (real). Per k: the mean logit gap real - fake, and how often the sign of the mean logit is right
     (accuracy; real_right and fake_right apart). A head that learns nothing sits at gap 0 and accuracy 0.5."""
     dev, m = trainer.acc.device, trainer.m
-    student, heads = trainer.student_model(), trainer.acc.unwrap_model(trainer.heads)
+    student, adversary = trainer.student_model(), trainer.adversary
     ids = trainer.batches.held_out()
     logits: dict[int, tuple[list, list]] = {k: ([], []) for k in range(m)}
     for start in range(0, len(ids), trainer.cfg.batch_size):
@@ -27,16 +27,16 @@ def evaluate_heads(trainer) -> list[dict[str, float]]:
         for k in range(m - 1, -1, -1):
             v = trainer.backbone.velocity(student, x, trainer.sigma(k + 1), text, cond)
             x = euler_step(x, v, trainer.sigma(k + 1), trainer.sigma(k))
-            sides = (lat[:, m - k], x) if trainer.real is None else (x,)  # real clips: their own real side below
+            sides = (lat[:, m - k], x) if adversary.real is None else (x,)  # real clips: their own real side below
             for out, latent in zip(logits[k][2 - len(sides):], sides):
-                out.append(heads(trainer.features(latent, trainer.sigma(k), text, cond), k).flatten(1).mean(1).cpu())
-    if trainer.real is not None:  # the real side: held-out real clips instead of SynVid's latents
+                out.append(adversary.logits(latent, k, trainer.sigma(k), text, cond).flatten(1).mean(1).cpu())
+    if adversary.real is not None:  # the real side: held-out real clips instead of SynVid's latents
         for k in range(m):
-            held = trainer.real.held_out_batches(trainer.sigma(k), trainer.cfg.seed, trainer.cfg.batch_size)
+            held = adversary.real.held_out_batches(trainer.sigma(k), trainer.cfg.seed, trainer.cfg.batch_size)
             for latent, text, cond in held:
-                feats = trainer.features(latent.to(dev), trainer.sigma(k), conditioning.to(text, dev),
+                logit = adversary.logits(latent.to(dev), k, trainer.sigma(k), conditioning.to(text, dev),
                                          conditioning.to(cond, dev))
-                logits[k][0].append(heads(feats, k).flatten(1).mean(1).cpu())
+                logits[k][0].append(logit.flatten(1).mean(1).cpu())
     rows = []
     for k in range(m):
         real, fake = (torch.cat(v) for v in logits[k])

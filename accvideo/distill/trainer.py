@@ -23,9 +23,8 @@ from accvideo.backbones import conditioning
 from accvideo.distill.config import DistillConfig
 from accvideo.distill.data import KeyBatches, RealKeyBatches, read_ids, student_steps
 from accvideo.distill.export import gathered_student
-from accvideo.distill.features import TeacherFeatures
-from accvideo.distill.heads import Heads
-from accvideo.distill.losses import discriminator_loss, generator_loss, trajectory_loss
+from accvideo.distill.adversary import Adversary
+from accvideo.distill.losses import trajectory_loss
 from accvideo.distill.queues import LatentQueues
 from accvideo.distill.real import REAL_FOLDER, RealClips, prepare_real_clips
 from accvideo.models.lora import new_student
@@ -68,20 +67,7 @@ class Distiller:
         teacher = self.backbone.transformer
         # the text encoder, loaded once when --onpolicy or --dmd encode the empty prompt at start-up, then dropped
         encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if cfg.onpolicy or cfg.dmd else None
-        if cfg.data_kind == "real" and not self.backbone.teacher_data:
-            raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
-                             f"not {self.teacher.name}")
-        if cfg.data_kind == "synvid":
-            self.dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
-            self.m = student_steps(cfg.student_steps, self.dataset)
-            self.batches = KeyBatches(self.dataset, self.m, cfg.schedule, cfg.batch_size, cfg.seed,
-                                      self.acc.process_index, self.acc.num_processes, cfg.holdout,
-                                      read_ids(cfg.exclude) if cfg.exclude else frozenset())
-        else:  # the "real data + forward diffusion" baseline
-            self.dataset, self.m = None, student_steps(cfg.student_steps, None)
-            self.batches = RealKeyBatches(cfg.data, teacher.eval().requires_grad_(False), self.m, TEACHER_STEPS,
-                                          self.teacher.settings.shift, self.teacher.settings.guidance,
-                                          cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
+        self.dataset, self.m, self.batches = self.key_batches(cfg)
         if cfg.onpolicy and any(k >= self.m for k in cfg.onpolicy_keys):
             raise ValueError(f"onpolicy_keys {list(cfg.onpolicy_keys)} names an interval this run lacks: "
                              f"m = {self.m} has k = 0 .. {self.m - 1}")
@@ -90,23 +76,46 @@ class Distiller:
         student = new_student(teacher, self.backbone.feature_blocks, cfg.lora_rank).train()  # line 1: beta <- theta
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
-        self.features = TeacherFeatures(teacher, backbone=self.backbone)  # what the heads read (Eq. 8)
         uncond = self.empty_prompt(encoder) if cfg.onpolicy or cfg.dmd else None  # the teacher's CFG side
         self.solver = self.teacher_solver(cfg, uncond) if cfg.onpolicy else None
         self.dmd = self.distribution_matching(cfg, uncond) if cfg.dmd else None
-        heads = Heads(self.m, self.features.dim, single=cfg.single_head)
+        self.adversary = Adversary(self.acc, self.backbone, self.m, cfg.single_head, cfg.lr_heads, cfg.lambda_adv,
+                                   cfg.grad_accum)  # the heads' initial weights: the first draws after the seed
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
         opt_s = torch.optim.AdamW(trainable, lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
-        opt_h = torch.optim.AdamW(heads.parameters(), lr=cfg.lr_heads, betas=(0.0, 0.99), weight_decay=0.0)
-        self.student, self.heads, self.opt_s, self.opt_h = self.acc.prepare(student, heads, opt_s, opt_h)
+        self.student, self.opt_s = self.acc.prepare(student, opt_s)
         self.queues = LatentQueues(self.m, QUEUE_CAPACITY)  # Algorithm 1, line 3
         self.start_iter, self.elapsed = 0, 0.0
-        ckpt = self.checkpoint_path()
         self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
         self.onpolicy_ref: dict[int, float] = {}  # each key interval's first on-policy loss (--traj-norm first)
-        # what the path fields name (a SynVid's content id, a file's hash, a resolved folder), however typed
-        paths = ("data", "exclude", "real_videos")
-        identity = {name: path_identity(getattr(cfg, name)) for name in paths}
+        self.start(resume)
+        self.adversary.real = self.real_clips(cfg) if cfg.uses_real else None
+        self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
+                           resume_step=self.start_iter * self.m if resume else None)
+        self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
+                         if cfg.holdout and self.acc.is_main_process else None)
+
+    def key_batches(self, cfg: DistillConfig) -> tuple[SynVidDataset | None, int, KeyBatches | RealKeyBatches]:
+        """(the SynVid, m, its seeded key-latent batches), or for the real-data baseline (None, m, its batches)."""
+        if cfg.data_kind == "synvid":
+            dataset = SynVidDataset(cfg.data, verify=self.acc.is_main_process)
+            m = student_steps(cfg.student_steps, dataset)
+            return dataset, m, KeyBatches(dataset, m, cfg.schedule, cfg.batch_size, cfg.seed, self.acc.process_index,
+                                          self.acc.num_processes, cfg.holdout,
+                                          read_ids(cfg.exclude) if cfg.exclude else frozenset())
+        if not self.backbone.teacher_data:
+            raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
+                             f"not {self.teacher.name}")
+        m, settings = student_steps(cfg.student_steps, None), self.teacher.settings
+        teacher = self.backbone.transformer.eval().requires_grad_(False)
+        return None, m, RealKeyBatches(cfg.data, teacher, m, TEACHER_STEPS, settings.shift, settings.guidance,
+                                       cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
+
+    def start(self, resume: bool) -> None:
+        """Load the checkpoint to resume (refusing a changed setting), or refuse to overwrite one; record the
+        run's settings with what each path names (a SynVid's content id, a file's hash, a resolved folder)."""
+        cfg, ckpt = self.cfg, self.checkpoint_path()
+        identity = {name: path_identity(getattr(cfg, name)) for name in ("data", "exclude", "real_videos")}
         identity["teacher"] = path_identity(str(self.teacher.path))
         if resume:
             saved = self.out / "distill_config.json"
@@ -120,11 +129,6 @@ class Distiller:
         if self.acc.is_main_process:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "distill_config.json").write_text(json.dumps({**asdict(cfg), "identity": identity}, indent=2))
-        self.real = self.real_clips(cfg) if cfg.uses_real else None
-        self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
-                           resume_step=self.start_iter * self.m if resume else None)
-        self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
-                         if cfg.holdout and self.acc.is_main_process else None)
 
     @staticmethod
     def empty_prompt(encoder):
@@ -149,15 +153,6 @@ class Distiller:
         return RealClips(self.out / REAL_FOLDER, cfg.batch_size, cfg.seed, self.acc.process_index,
                          self.acc.num_processes, cfg.holdout, verify=self.acc.is_main_process)
 
-    def real_side(self, step: int, k: int, synvid: tuple) -> tuple:
-        """What H_k reads as real at a step: SynVid's (l'_{t'_k}, text, condition) as in Algorithm 1, or with real
-        clips (ours) their latents carried to t'_k with their own text and condition."""
-        if self.real is None:
-            return synvid
-        latent, text, cond = self.real(step, self.sigma(k))
-        dev = self.acc.device
-        return latent.to(dev), conditioning.to(text, dev), conditioning.to(cond, dev)
-
     def distribution_matching(self, cfg: DistillConfig, uncond):
         """--dmd: the teacher with the SynVid's CFG (empty prompt `uncond`) as the real score, a fake score model
         from the teacher, trained at the student's lr."""
@@ -173,10 +168,8 @@ class Distiller:
         return float(self.sigmas[self.m - k])
 
     def _state(self, iteration: int) -> dict:
-        return {"student": self.acc.unwrap_model(self.student).state_dict(),
-                "heads": self.acc.unwrap_model(self.heads).state_dict(),
-                "opt_s": self.opt_s.state_dict(),
-                "opt_h": self.opt_h.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
+        return {"student": self.acc.unwrap_model(self.student).state_dict(), **self.adversary.state_dict(),
+                "opt_s": self.opt_s.state_dict(), "queues": self.queues.state_dict(), "rng": rng_state(),
                 "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist(),
                 "loss_ref": {str(k): v for k, v in self.loss_ref.items()},
                 "onpolicy_ref": {str(k): v for k, v in self.onpolicy_ref.items()},
@@ -184,9 +177,8 @@ class Distiller:
 
     def _load(self, state: dict) -> None:
         self.acc.unwrap_model(self.student).load_state_dict(state["student"])
-        self.acc.unwrap_model(self.heads).load_state_dict(state["heads"])
+        self.adversary.load_state_dict(state)
         self.opt_s.load_state_dict(state["opt_s"])
-        self.opt_h.load_state_dict(state["opt_h"])
         self.queues.load_state_dict(state["queues"], self.acc.device)
         set_rng_state(state["rng"])
         self.start_iter, self.elapsed = state["iter"], state["elapsed"]
@@ -222,11 +214,10 @@ class Distiller:
         if cfg.uses_adv:
             l_gen = euler_step(g_lat, v[b:], t_k1, t_k)  # line 16, Eq. 5: one student step, gradient kept
             self.queues.push(k, l_gen, g_text, g_cond)  # line 17 (stored detached)
-            fake_logits = self.heads(self.features(l_gen, t_k, g_text, g_cond), k)
-            l_g = generator_loss(fake_logits).mean()  # lines 20-21, Eq. 7 generator side
+            l_g = self.adversary.generator_loss(l_gen, k, t_k, g_text, g_cond)  # lines 20-21, Eq. 7
             loss = loss + cfg.lambda_adv * l_g
             logs["gen"] = l_g.item()
-            disc_inputs = (*self.real_side(step, k, (l_k, text, cond)), l_gen.detach(), g_text, g_cond)
+            disc_inputs = (*self.adversary.real_side(step, t_k, (l_k, text, cond)), l_gen.detach(), g_text, g_cond)
             if self.dmd is not None and k == 0:  # the student's clean output against the teacher's distribution
                 l_dmd = self.dmd.loss(l_gen, g_text, g_cond, self.dmd_generator(step)).mean()
                 loss = loss + cfg.dmd * l_dmd
@@ -253,17 +244,6 @@ class Distiller:
         refs = self.loss_ref if refs is None else refs
         return 1.0 / max(refs.setdefault(k, first_value), 1e-8)
 
-    def _heads_pass(self, k: int, disc_inputs: tuple) -> dict[str, float]:
-        """Line 22 on one micro-batch: H_k <- Update(H_k, lambda L_adv), Eq. 7 discriminator side."""
-        l_k, text, cond, l_gen, g_text, g_cond = disc_inputs
-        t_k = self.sigma(k)
-        with torch.no_grad():
-            feats = torch.cat([self.features(l_k, t_k, text, cond), self.features(l_gen, t_k, g_text, g_cond)])
-        real, fake = self.heads(feats, k).chunk(2)
-        l_d = discriminator_loss(real, fake).mean()
-        self.acc.backward(self.cfg.lambda_adv * l_d / self.cfg.grad_accum)
-        return {"disc": l_d.item(), "logit_real": real.mean().item(), "logit_fake": fake.mean().item()}
-
     def inner_step(self, iteration: int, k: int) -> dict[str, float]:
         """One pass of Algorithm 1's inner loop for key interval k, over cfg.grad_accum micro-batches."""
         cfg = self.cfg
@@ -284,14 +264,13 @@ class Distiller:
             pending.append(disc_inputs)
         self.opt_s.step()
         self.opt_s.zero_grad(set_to_none=True)
-        self.opt_h.zero_grad(set_to_none=True)  # the generator pass must not move the heads
+        self.adversary.zero_grad()  # the generator pass must not move the heads
         if cfg.uses_adv:
             for micro, disc_inputs in enumerate(pending):
-                logs[micro].update(self._heads_pass(k, disc_inputs))
+                logs[micro].update(self.adversary.backward(k, self.sigma(k), disc_inputs))  # line 22
                 if self.dmd is not None and k == 0:  # f_psi follows the student's clean outputs
                     logs[micro]["fake"] = self.dmd.update_fake(*disc_inputs[3:], self.dmd_generator(base + micro, True))
-            self.opt_h.step()
-            self.opt_h.zero_grad(set_to_none=True)
+            self.adversary.step()
         keys = ["traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake"]
         return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
 
