@@ -75,12 +75,17 @@ def block_features(transformer, latent: torch.Tensor, sigma: float, text, condit
     """Every (or the listed) block's output on latent (B, C, f, h, w) at sigma, as grids (B * f', D, h', w').
 
     Read through the discriminator's own extractor (TeacherFeatures), one block at a time. `text` and `condition`
-    are what the backbone (the miniature when omitted) feeds the transformer: `VideoGenerator.encode_text` and
-    `backbone.condition(None, shape)` for text-to-video, whichever class the teacher is.
+    are what the backbone (the miniature's around `transformer` when omitted) feeds the transformer:
+    `VideoGenerator.encode_text` and `backbone.condition(None, shape)` for text-to-video, whichever class the
+    teacher is.
     """
+    if backbone is None:
+        from accvideo.backbones.registry import from_parts
+
+        backbone = from_parts(transformer)
     if layers is None:
-        layers = list(range(len(TeacherFeatures(transformer, backbone=backbone).blocks)))
-    return [TeacherFeatures(transformer, layer, layer, backbone)(latent, sigma, text, condition) for layer in layers]
+        layers = list(range(len(TeacherFeatures(transformer, backbone).blocks)))
+    return [TeacherFeatures(transformer, backbone, layer, layer)(latent, sigma, text, condition) for layer in layers]
 
 
 def pca_project(tokens: torch.Tensor, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:

@@ -44,7 +44,7 @@ def collect(backbone, student, batches: KeyBatches, m: int, layers: list[int], b
 
     source: a teacher block index, or "latent" for the raw latent."""
     teacher = backbone.transformer
-    readers = {layer: TeacherFeatures(teacher, layer, layer, backbone) for layer in layers}
+    readers = {layer: TeacherFeatures(teacher, backbone, layer, layer) for layer in layers}
     out: dict = {}
     n = len(batches.dataset)
     sigma = [float(s) for s in batches.sigmas]  # sigma[m - k] = t'_k
@@ -110,7 +110,7 @@ def main() -> None:
     m = student_steps(args.student_steps, dataset)
     batches = KeyBatches(dataset, m, "accvideo", 1, 0, holdout=args.holdout)
     n_blocks = len(backbone.feature_blocks(backbone.transformer))
-    trainer_reads = TeacherFeatures(backbone.transformer, backbone=backbone)  # the blocks Eq. 8 reads in a run
+    trainer_reads = TeacherFeatures(backbone.transformer, backbone)  # the blocks Eq. 8 reads in a run
     if args.layers == "all":
         layers = list(range(n_blocks))
     elif args.layers == "trainer":

@@ -8,7 +8,7 @@ on the same eval prompts and noise, and the table says for each m whether studen
 primary metric, from a 95 % paired bootstrap interval over the prompts. With --lora-rank R, a LoRA student
 (`accvideo distill --lora-rank R`, the first m, the same budget) joins the same eval, beside the full student.
 
-    python bench/m_sweep.py --synvid runs/synvid --teacher teacher --ms 5,3,2,1 --iters 300 --prompts 100 \
+    python bench/m_sweep.py --synvid runs/synvid --teacher teacher --student-steps 5,3,2,1 --iters 300 --prompts 100 \
         --lora-rank 16 --svg docs/m_sweep.svg
 
 Its tables and verdicts become the "Fewer steps than the paper" section of docs/results.md (--results), which
@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     p.add_argument("--synvid", required=True, help="SynVid folder recorded with --keep all from the teacher")
     p.add_argument("--teacher", default="teacher")
     p.add_argument("--teacher-steps", type=int, default=50)
-    p.add_argument("--ms", default="5,3,2,1", help="comma-separated student step counts")
+    p.add_argument("--student-steps", default="5,3,2,1", help="comma-separated student step counts m")
     p.add_argument("--iters", type=int, default=300, help="distillation budget of every student")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lr-heads", type=float, default=5e-4)
@@ -102,9 +102,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     p.add_argument("--lora-rank", type=int, default=0,
                    help="also distil a rank-R LoRA student at the first m (0: none)")
     args = p.parse_args(argv)
-    ms = [int(m) for m in args.ms.split(",")]
+    ms = [int(m) for m in args.student_steps.split(",")]
     if any(m < 1 or m > args.teacher_steps for m in ms):
-        p.error(f"every m must be from 1 to --teacher-steps ({args.teacher_steps}), got {args.ms}")
+        p.error(f"every m must be from 1 to --teacher-steps ({args.teacher_steps}), got {args.student_steps}")
     return args, ms
 
 

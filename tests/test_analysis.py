@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from accvideo import analysis
+from accvideo.backbones.registry import from_parts
 from accvideo.distill.features import TeacherFeatures
 from accvideo.schedules import flow_sigmas
 
@@ -77,7 +78,7 @@ def test_block_features_match_the_discriminator_extractor():
     feats = analysis.block_features(model, latent, 0.5, text, cond)
     assert len(feats) == len(model.blocks) == 1
     assert feats[0].shape == (2 * 2, 24, 4, 4)  # (B f', D, h / 2, w / 2)
-    assert torch.equal(feats[0], TeacherFeatures(model)(latent, 0.5, text, cond))
+    assert torch.equal(feats[0], TeacherFeatures(model, from_parts(model))(latent, 0.5, text, cond))
     with pytest.raises(ValueError):
         analysis.block_features(model, latent, 0.5, text, cond, layers=[1])
 
@@ -94,7 +95,7 @@ def test_block_features_read_every_block_of_a_hunyuan_class_teacher():
     assert len(feats) == len(model.transformer_blocks) + len(model.single_transformer_blocks) == 2
     assert all(f.shape == (2 * 2, 16, 4, 4) for f in feats)  # (B f', D, h / 2, w / 2), D = 2 heads x 8
     assert not torch.allclose(feats[0], feats[1])  # two blocks, two readings
-    assert torch.equal(feats[1], TeacherFeatures(model)(latent, 0.5, text, cond))  # the last block, as at t > 0
+    assert torch.equal(feats[1], TeacherFeatures(model, from_parts(model))(latent, 0.5, text, cond))  # the last block, as at t > 0
 
 
 def test_patch_tokens_matches_the_transformer_token_layout():

@@ -227,7 +227,7 @@ def test_feature_taps_read_the_video_tokens(run):
     from accvideo.distill.features import TeacherFeatures, default_layers
 
     backbone = ModelFolder.open(run["root"] / "pipe").load()
-    fe = TeacherFeatures(backbone.transformer, backbone=backbone)
+    fe = TeacherFeatures(backbone.transformer, backbone)
     blocks = 4 if run["kind"] == "hunyuan-t2v" else 3  # HunyuanVideo: 2 dual- + 2 single-stream blocks
     assert len(fe.blocks) == blocks and (fe.noisy_layer, fe.clean_layer) == default_layers(blocks)
     x = torch.randn(1, *backbone.noise_shape(32, 32, 9), requires_grad=True)

@@ -178,7 +178,7 @@ def test_m_sweep_students_get_the_recipe_and_differ_only_in_their_steps(monkeypa
 
     ran = []
     monkeypatch.setattr(distill_runs.subprocess, "run", lambda cmd, check: ran.append(cmd))  # m_sweep trains through it
-    args, ms = m_sweep.parse_args(["--synvid", "sv", "--work", str(tmp_path), "--ms", "3,1", "--lora-rank", "16"])
+    args, ms = m_sweep.parse_args(["--synvid", "sv", "--work", str(tmp_path), "--student-steps", "3,1", "--lora-rank", "16"])
     assert args.recipe == m_sweep.SHIPPED_RECIPE  # by default, the shipped student's flags
     args.recipe = "--batch-size 8 --traj-norm first"
     finals, lora = m_sweep.train_students(args, ms)

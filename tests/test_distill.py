@@ -253,7 +253,9 @@ def test_real_data_baseline_targets_are_teacher_solutions(tiny_teacher_data, tin
     from accvideo.distill.trainer import distill
     from accvideo.schedules import flow_sigmas
 
-    teacher = WanTransformer3DModel.from_pretrained(tiny_model_dir).eval()
+    from accvideo.backbones.registry import from_parts
+
+    teacher = from_parts(WanTransformer3DModel.from_pretrained(tiny_model_dir))
     batches = RealKeyBatches(str(tiny_teacher_data), teacher, 5, 10, 7.0, 3.0, 2, 0)
     b = batches(0, 1)
     assert torch.allclose(batches.sigmas, flow_sigmas(10, 7.0)[[0, 2, 4, 6, 8, 10]].float())

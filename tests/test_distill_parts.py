@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from accvideo.backbones.registry import from_parts
 from accvideo.distill.data import schedule_indices
 from accvideo.distill.features import TeacherFeatures, default_layers
 from accvideo.distill.heads import Heads
@@ -82,7 +83,7 @@ def test_feature_layers_and_gradient_through_frozen_teacher():
     assert default_layers(60) == (59, 39)  # the paper's 60th and 40th layers
     PRESETS["test3"] = dict(PRESETS["test"], num_layers=3)
     teacher = build_transformer("test3")
-    fe = TeacherFeatures(teacher)
+    fe = TeacherFeatures(teacher, from_parts(teacher))
     assert (fe.noisy_layer, fe.clean_layer) == (2, 1)
     assert fe.layer_for(0.0) == 1 and fe.layer_for(0.6) == 2
     x = torch.randn(2, 16, 5, 8, 8, requires_grad=True)

@@ -87,7 +87,8 @@ def test_train_teacher_resume_is_bit_exact_and_exports(tiny_teacher_data, tmp_pa
 
 
 def test_caption_schedule_and_batch_text(tiny_teacher_data):
-    from accvideo.models.teacher import architecture, build_transformer
+    from accvideo.backbones.registry import from_parts
+    from accvideo.models.teacher import build_transformer
     from accvideo.training.teacher import _batch, canonical_probability
 
     cfg = teacher_cfg(tiny_teacher_data, "unused", canonical_until=10, canonical_fraction=0.0, text_dropout=0.0,
@@ -95,9 +96,9 @@ def test_caption_schedule_and_batch_text(tiny_teacher_data):
     assert canonical_probability(9, cfg) == 1.0 and canonical_probability(10, cfg) == 0.0
     data = load_teacher_data(tiny_teacher_data)
     idx = torch.arange(6)
-    arch = architecture(build_transformer("test-hy"))
+    backbone = from_parts(build_transformer("test-hy"))
     for step, key in ((0, "canonical"), (10, "world")):
-        _, text, *_ = _batch(data, idx, cfg, step, torch.Generator().manual_seed(0), arch)
+        _, text, *_ = _batch(data, idx, cfg, step, torch.Generator().manual_seed(0), backbone)
         assert torch.equal(text["text_mask"].sum(1), data[f"{key}_mask"].sum(1).float())
         assert torch.allclose(text["text_states"], data[f"{key}_states"].float())
         assert torch.allclose(text["text_pooled"].norm(dim=1), torch.ones(6))

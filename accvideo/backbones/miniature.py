@@ -121,6 +121,11 @@ class MiniatureBackbone:
         emb = self.text_encoder(prompts)
         return to(self.arch.text(emb.states, emb.mask), self.device)
 
+    def text_from_states(self, states: torch.Tensor, mask: torch.Tensor) -> Cond:
+        """What the transformer reads as text, from MiniLM states (B, L, 384) and mask (B, L) as teacher-data files
+        store them (accvideo.training.teacher_data)."""
+        return self.arch.text(states, mask)
+
     def image_features(self, images: np.ndarray, frames: int) -> dict[str, torch.Tensor]:
         """First frames (B, H, W, 3) -> {"first_latent": (B, C, 1, h, w)}."""
         return {"first_latent": encode_clips(self.vae, images[:, None])}

@@ -17,7 +17,7 @@ class Adversary:
 
     def __init__(self, acc, backbone, m: int, single_head: bool, lr: float, lambda_adv: float, grad_accum: int):
         self.acc, self.lambda_adv, self.grad_accum = acc, lambda_adv, grad_accum
-        self.features = TeacherFeatures(backbone.transformer, backbone=backbone)  # Eq. 8's feature extractor
+        self.features = TeacherFeatures(backbone.transformer, backbone)  # Eq. 8's feature extractor
         heads = Heads(m, self.features.dim, single=single_head)
         opt = torch.optim.AdamW(heads.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
         self.heads, self.opt = acc.prepare(heads, opt)

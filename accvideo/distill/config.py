@@ -26,7 +26,7 @@ class DistillConfig:
 
     data: str | None  # SynVid folder (the student's only data); a teacher-data file with data_kind real
     teacher: str = "teacher"  # teacher model folder (frozen feature extractor; the student starts from it)
-    out: str = "runs/distill"  # run folder: checkpoints, losses.csv, samples/, final/
+    out: str = "runs/distill"  # run folder: checkpoints, losses-rank*.csv, heads.csv, final/
     iters: int = 200  # outer iterations; each runs the m key intervals k = m-1 .. 0 once (Algorithm 1, line 5)
     lr: float = 5e-5  # student AdamW lr (paper: 5e-6 for the 13B HunyuanVideo)
     lr_heads: float = 2e-4  # projection heads' AdamW lr

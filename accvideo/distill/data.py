@@ -128,19 +128,18 @@ class RealKeyBatches:
     not lie on any teacher trajectory: the "useless data points" the paper avoids.
     """
 
-    def __init__(self, data_path: str, teacher, m: int, teacher_steps: int, shift: float, guidance: float,
+    def __init__(self, data_path: str, backbone, m: int, teacher_steps: int, shift: float, guidance: float,
                  batch_size: int, seed: int, rank: int = 0, world: int = 1):
-        from accvideo.models.teacher import architecture
         from accvideo.schedules import flow_sigmas, key_indices
         from accvideo.training.teacher_data import load_teacher_data
 
         self.data = load_teacher_data(data_path)
-        self.arch = architecture(teacher)
+        self.backbone = backbone  # a backbone that trains from teacher-data files; its transformer is the teacher
         grid = flow_sigmas(teacher_steps, shift)
         self.grid = grid
         self.key_idx = key_indices(teacher_steps, m)
         self.sigmas = grid[self.key_idx].float()
-        self.teacher, self.m, self.guidance = teacher, m, guidance
+        self.teacher, self.m, self.guidance = backbone.transformer, m, guidance
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
 
     def __call__(self, step: int, k: int | None = None) -> dict[str, torch.Tensor]:
@@ -152,19 +151,19 @@ class RealKeyBatches:
         n = len(self.data["latents"])
         ids = torch.randperm(n, generator=gen)[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
         x0 = self.data["latents"][ids].float()
-        arch = self.arch
+        backbone = self.backbone
         states = self.data["text_states"][ids].float()  # (B, L, D)
-        text = arch.text(states, self.data["world_mask"][ids].bool())
+        text = backbone.text_from_states(states, self.data["world_mask"][ids].bool())
         present = torch.rand(len(ids), generator=gen) < 0.5
-        cond = arch.condition(self.data["first_latents"][ids].float(), tuple(x0.shape), present)
-        uncond = arch.text(self.data["empty_states"].float().expand_as(states),
-                           self.data["empty_mask"].bool().expand(states.shape[:2]))
+        cond = backbone.condition(self.data["first_latents"][ids].float(), tuple(x0.shape), present)
+        uncond = backbone.text_from_states(self.data["empty_states"].float().expand_as(states),
+                                           self.data["empty_mask"].bool().expand(states.shape[:2]))
         start, stop = self.key_idx[self.m - (k + 1)], self.key_idx[self.m - k]
         eps = torch.randn(x0.shape, generator=gen)
         latent = forward_diffuse(x0, eps, self.grid[start].float().expand(len(ids)))
         latents = torch.zeros(len(ids), self.m + 1, *x0.shape[1:])
         latents[:, self.m - (k + 1)] = latent
-        fn = guided_velocity(arch.velocity, self.teacher, text, uncond, cond, self.guidance)
+        fn = guided_velocity(backbone.velocity, self.teacher, text, uncond, cond, self.guidance)
         with torch.no_grad():  # the teacher's own solution over its grid (Eq. 5 with CFG)
             latents[:, self.m - k] = sample_euler(fn, latent, self.grid[start : stop + 1]).latent
         return {"latents": latents, "text_states": text, "condition": cond}

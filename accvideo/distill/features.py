@@ -25,16 +25,11 @@ def default_layers(num_layers: int) -> tuple[int, int]:
 class TeacherFeatures:
     """Callable: (latent (B, C, F, h, w), sigma, text, condition) -> token grid (B * f', D, h', w').
 
-    `backbone` (accvideo.backbones) says how to call the teacher and where its blocks are; the miniature
-    when omitted. HunyuanVideo's 20 dual- and 40 single-stream blocks count as one list of 60.
+    `backbone` (accvideo.backbones) says how to call the teacher and where its blocks are. HunyuanVideo's 20
+    dual- and 40 single-stream blocks count as one list of 60.
     """
 
-    def __init__(self, teacher, noisy_layer: int | None = None, clean_layer: int | None = None,
-                 backbone: Backbone | None = None):
-        if backbone is None:
-            from accvideo.backbones.miniature import MiniatureBackbone
-
-            backbone = MiniatureBackbone(teacher)
+    def __init__(self, teacher, backbone: Backbone, noisy_layer: int | None = None, clean_layer: int | None = None):
         self.backbone = backbone
         self.teacher = teacher.eval().requires_grad_(False)
         self.blocks = backbone.feature_blocks(teacher)

@@ -62,7 +62,7 @@ class Distiller:
                                kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
         self.out = Path(cfg.out)
         self.teacher = ModelFolder.open(cfg.teacher)
-        # the teacher's transformer only (text encoders and VAE load if samples are asked for)
+        # the teacher's transformer only (the text encoder loads below when the empty prompt is needed)
         self.backbone = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype), load_parts=False)
         teacher = self.backbone.transformer
         # the text encoder, loaded once when --onpolicy or --dmd encode the empty prompt at start-up, then dropped
@@ -107,8 +107,7 @@ class Distiller:
             raise ValueError(f"--data-kind real needs a backbone that trains from teacher-data files, "
                              f"not {self.teacher.name}")
         m, settings = student_steps(cfg.student_steps, None), self.teacher.settings
-        teacher = self.backbone.transformer.eval().requires_grad_(False)
-        return None, m, RealKeyBatches(cfg.data, teacher, m, TEACHER_STEPS, settings.shift, settings.guidance,
+        return None, m, RealKeyBatches(cfg.data, self.backbone, m, TEACHER_STEPS, settings.shift, settings.guidance,
                                        cfg.batch_size, cfg.seed, self.acc.process_index, self.acc.num_processes)
 
     def start(self, resume: bool) -> None:

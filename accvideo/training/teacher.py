@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from accvideo.models.teacher import architecture, build_transformer, preset_names
+from accvideo.backbones.registry import from_parts
+from accvideo.models.teacher import build_transformer, preset_names
 from accvideo.resumable.loop import TrainLoop, ema_update, set_lr, step_generator
 from accvideo.resumable.state import (CHECKPOINT, LossLog, check_config, cosine_lr, file_digest, load_checkpoint,
                                       open_run, write_run_checkpoint, wsd_lr)
@@ -85,7 +86,7 @@ def step_lr(step: int, cfg: TeacherTrainConfig) -> float:
     return wsd_lr(step, cfg.lr, cfg.warmup, cfg.steps, cfg.decay_steps)
 
 
-def _batch(data: dict, idx: torch.Tensor, cfg: TeacherTrainConfig, step: int, gen: torch.Generator, arch):
+def _batch(data: dict, idx: torch.Tensor, cfg: TeacherTrainConfig, step: int, gen: torch.Generator, backbone):
     x0 = data["latents"][idx].float()  # (B, C, f, h, w)
     b = len(idx)
     canon = (torch.rand(b, generator=gen) < canonical_probability(step, cfg))[:, None]  # (B, 1)
@@ -96,22 +97,19 @@ def _batch(data: dict, idx: torch.Tensor, cfg: TeacherTrainConfig, step: int, ge
     states[drop] = data["empty_states"].float()
     mask[drop] = data["empty_mask"].bool()
     present = torch.rand(b, generator=gen) < cfg.i2v_fraction
-    condition = arch.condition(data["first_latents"][idx].float(), tuple(x0.shape), present)
+    condition = backbone.condition(data["first_latents"][idx].float(), tuple(x0.shape), present)
     noise = torch.randn(x0.shape, generator=gen)
     sigma = train_timesteps(b, gen, cfg.train_shift)
-    return x0, arch.text(states, mask), condition, noise, sigma
+    return x0, backbone.text_from_states(states, mask), condition, noise, sigma
 
 
 def build_model(cfg: TeacherTrainConfig):
     """A fresh transformer of the preset, or the one in cfg.init."""
     if not cfg.init:
         return build_transformer(cfg.preset)
-    import diffusers
-
     from accvideo.backbones.registry import ModelFolder
 
-    class_name = ModelFolder.open(cfg.init).transformer_config()["_class_name"]
-    return getattr(diffusers, architecture(class_name).class_name).from_pretrained(cfg.init)
+    return ModelFolder.open(cfg.init).load(load_parts=False).transformer.requires_grad_(True)
 
 
 def proxy_parts(cfg: TeacherTrainConfig) -> tuple:
@@ -129,8 +127,8 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
     data = load_teacher_data(cfg.data)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg).train()
-    arch = architecture(model)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
+    backbone = from_parts(ema)  # the miniature backbone, read for the layout of text, condition and velocity
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     objects = {"model": model, "ema": ema, "optimizer": opt}
     start, elapsed, extra = open_run(out, asdict(cfg), resume, objects)
@@ -154,10 +152,10 @@ def train_teacher(cfg: TeacherTrainConfig, resume: bool = False) -> Path | None:
     for step in loop:
         gen = step_generator(cfg.seed, step)  # the batch depends only on (seed, step)
         idx = torch.randperm(n, generator=gen)[: cfg.batch_size]
-        x0, text, condition, noise, sigma = _batch(data, idx, cfg, step, gen, arch)
+        x0, text, condition, noise, sigma = _batch(data, idx, cfg, step, gen, backbone)
         lr = step_lr(step, cfg)
         set_lr(opt, lr)
-        v = arch.velocity(model, forward_diffuse(x0, noise, sigma), sigma, text, condition)
+        v = backbone.velocity(model, forward_diffuse(x0, noise, sigma), sigma, text, condition)
         per_cell = flow_matching_loss(v, x0, noise)  # (B, C, f, h, w)
         if cfg.foreground_weight == 1.0:
             loss = per_cell.mean()
