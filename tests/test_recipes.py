@@ -74,3 +74,32 @@ def test_a_flag_after_the_recipe_overrides_it(flags, lr):
 def test_a_recipes_term_can_be_turned_off_after_it():
     cfg = parse("--recipe", "shipped", "--onpolicy", "0")
     assert cfg.onpolicy == 0.0 and cfg.onpolicy_keys == (2, 1, 0)  # the keys are unused with the term off
+
+
+@pytest.mark.parametrize("student", ["student", "student-m1", "student-m2", "student-m3"])
+def test_a_recipe_and_the_flags_bench_recipe_replay_adds_give_each_shipped_students_config(student):
+    """bench/recipe_replay.py replays a shipped run as --recipe shipped plus the flags where the student differs;
+    parsed, those flags are the student's training config, field for field (a field its version lacked: off)."""
+    from bench.recipe_replay import BOOKKEEPING, PATHS, recipe_flags
+
+    saved = json.loads((ASSETS / student / "training.json").read_text())["config"]
+    flags = recipe_flags(saved, "shipped")
+    assert flags[:2] == ["--recipe", "shipped"] and len(flags) <= 8
+    cfg = parse(*flags)
+    default = DistillConfig(data="d")
+    for name in DistillConfig.__dataclass_fields__:
+        if name in PATHS + BOOKKEEPING or (name == "onpolicy_keys" and not cfg.onpolicy):
+            continue
+        mine = getattr(cfg, name)
+        want = saved.get(name, getattr(default, name))
+        assert (list(mine) if isinstance(mine, tuple) else mine) == (list(want) if isinstance(want, tuple) else want), \
+            name
+
+
+def test_replayed_losses_are_compared_value_by_value():
+    from bench.recipe_replay import differences
+
+    shipped = [{"step": "1", "traj": "1.5", "gen": "0.7"}, {"step": "2", "traj": "0.2", "gen": "0.6"}]
+    assert differences(shipped, [dict(r) for r in shipped]) == []
+    assert differences(shipped, [shipped[0], {**shipped[1], "gen": "0.61"}]) == ["step 2 gen: shipped 0.6, replayed 0.61"]
+    assert differences(shipped, shipped[:1]) == ["1 rows replayed, 2 shipped"]
