@@ -143,10 +143,10 @@ def test_student_handoff_replays_the_teacher_from_its_recorded_latents(tiny_synv
     assert canonical and long and sorted(canonical + long) == t2v == student_handoff.caption_subset(ds, t2v, "all")
     assert all(len(ds.records[i]["prompt"]) < len(ds.records[j]["prompt"]) for i in canonical for j in long)
     gen = VideoGenerator.from_folder(str(tiny_model_dir), text_encoder=text_encoder)
-    sigmas, latents, prompts = student_handoff.key_points(ds, idx, ds.settings["teacher_steps"])  # every stored point
+    sigmas, latents, prompts = student_handoff.key_points(ds, idx, ds.settings.teacher_steps)  # every stored point
     recorded = torch.stack([ds.raw(i)["latents"][-1] for i in idx])
     for j in (0, 9, 19):
-        got = student_handoff.finish_from(gen, latents[:, j], prompts, sigmas[j:], ds.settings["guidance"])
+        got = student_handoff.finish_from(gen, latents[:, j], prompts, sigmas[j:], ds.settings.guidance)
         assert torch.allclose(got.float(), recorded, atol=1e-4), (j, (got.float() - recorded).abs().max())
     sigmas, latents, prompts = student_handoff.key_points(ds, idx, 5)
     assert not torch.allclose(student_handoff.finish_from(gen, latents[:, 0], prompts, sigmas, 3.0).float(), recorded,

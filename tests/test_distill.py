@@ -209,6 +209,7 @@ def test_export_checkpoint_mid_run_equals_the_final_export(tiny_synvid, tiny_mod
     from diffusers import WanTransformer3DModel
 
     from accvideo.commands import main
+    from accvideo.distill.config import DistillConfig
     from accvideo.distill.data import key_sigmas
     from accvideo.distill.trainer import distill
     from accvideo.pipeline import SamplingSettings
@@ -228,7 +229,8 @@ def test_export_checkpoint_mid_run_equals_the_final_export(tiny_synvid, tiny_mod
     assert all(torch.equal(exported[k], state["student"][k]) and torch.equal(exported[k], shipped[k]) for k in exported)
     settings = SamplingSettings.load(folder)
     assert settings.sigmas == SamplingSettings.load(final).sigmas
-    assert settings.sigmas == key_sigmas(json.loads((run / "distill_config.json").read_text()))
+    saved = json.loads((run / "distill_config.json").read_text())
+    assert settings.sigmas == key_sigmas(DistillConfig.from_saved(saved))
     assert settings.kind == "student" and settings.guidance == 1.0
     assert main(["distill", "--out", str(tmp_path / "nothing"), "--export-checkpoint"]) == 2
 
@@ -303,3 +305,17 @@ def test_a_run_with_excluded_samples_says_what_it_trained_on(tiny_synvid, tiny_m
     final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", iters=1, exclude=str(ids_file), mode="traj"))
     info = json.loads((final / "training.json").read_text())
     assert (info["samples"], info["trained_samples"], info["config"]["exclude"]) == (16, 13, str(ids_file))
+
+
+@pytest.mark.parametrize("student", ["student", "student-m1", "student-m2", "student-m3"])
+def test_a_saved_config_of_any_version_reads_back_as_a_distill_config(student):
+    """Each shipped student's run config (recorded with options since removed) reads back as DistillConfig; a key no
+    version wrote is refused."""
+    from pathlib import Path
+
+    saved = json.loads((Path(__file__).resolve().parent.parent / "assets" / student / "training.json").read_text())
+    config = DistillConfig.from_saved({**saved["config"], "identity": {"data": None}})
+    assert all(getattr(config, k) == (tuple(v) if isinstance(v, list) else v)
+               for k, v in saved["config"].items() if k in DistillConfig.__dataclass_fields__)
+    with pytest.raises(ValueError, match="unknown bogus"):
+        DistillConfig.from_saved({**saved["config"], "bogus": 1})

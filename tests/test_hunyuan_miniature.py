@@ -58,7 +58,7 @@ def test_generate_synvid_distill_and_student(hy_model_dir, text_encoder, tmp_pat
                  "--teacher-steps", "10", "--keep", "all", "--shard-size", "4", "--batch-size", "4",
                  "--out", str(data)]) == 0
     dataset = SynVidDataset(data)
-    assert dataset.settings["architecture"] == "HunyuanVideoTransformer3DModel"
+    assert dataset.settings.architecture == "HunyuanVideoTransformer3DModel"
     sample = dataset[0]
     assert set(sample["text_states"]) == {"text_states", "text_mask", "text_pooled"}
     assert sample["condition"].shape == (17, 5, 16, 16)

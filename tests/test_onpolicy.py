@@ -25,18 +25,18 @@ def test_teacher_solver_retraces_the_recorded_synvid_trajectory(tiny_synvid, tin
     data = SynVidDataset(tiny_synvid, verify=False)
     s = data.settings  # 20 teacher steps, every point kept, 5 key intervals
     backbone = ModelFolder.open(str(tiny_model_dir)).load("cpu", text_encoder=text_encoder)
-    grid = flow_sigmas(s["teacher_steps"], s["shift"])
+    grid = flow_sigmas(s.teacher_steps, s.shift)
     uncond = backbone.encode_text([""])
     batch = KeyBatches(data, 5, "accvideo", 4, 0).samples([0, 1, 2, 3])  # two T2V, two I2V among them
     lat, text, cond = batch["latents"], batch["text_states"], batch["condition"]
     t_from, t_to = float(grid[8]), float(grid[12])  # key timesteps t'_3 and t'_2
-    exact = TeacherSolver(backbone, backbone.transformer, grid, s["guidance"], uncond, steps=4)
+    exact = TeacherSolver(backbone, backbone.transformer, grid, s.guidance, uncond, steps=4)
     assert torch.allclose(exact.sigmas(t_from, t_to), grid[8:13])
     got = exact(lat[:, 2], t_from, t_to, text, cond)
     recorded = lat[:, 3]
     err = (got - recorded).abs().max() / recorded.abs().max()
     assert err < 1e-2  # the stored text is fp16, the recording read fp32
-    coarse = TeacherSolver(backbone, backbone.transformer, grid, s["guidance"], uncond, steps=1)
+    coarse = TeacherSolver(backbone, backbone.transformer, grid, s.guidance, uncond, steps=1)
     assert torch.allclose(coarse.sigmas(t_from, t_to), grid[[8, 12]])
     assert (coarse(lat[:, 2], t_from, t_to, text, cond) - recorded).abs().max() > 10 * (got - recorded).abs().max()
     with pytest.raises(ValueError, match="not on the teacher"):

@@ -259,3 +259,26 @@ def test_synvid_misdrawn_lists_the_samples_the_judge_reads_wrong_for_distill_exc
     ids_path = tmp_path / "misdrawn.txt"
     ids_path.write_text("\n".join(lines) + "\n")
     assert read_ids(str(ids_path)) == set(wrong)  # what `accvideo distill --exclude` reads back
+
+
+def test_settings_read_back_as_their_dataclass_from_any_version(tiny_synvid):
+    """synvid.json reads back as SynVidSettings: a file from before the backbone and architecture were recorded
+    takes their defaults; an unknown key, a missing one, or sigmas other than its settings give are refused."""
+    from accvideo.settings import DEFAULT_BACKBONE
+    from accvideo.synvid.dataset import SynVidDataset, SynVidError
+    from accvideo.synvid.settings import SynVidSettings
+
+    path = tiny_synvid / "synvid.json"
+    saved = json.loads(path.read_text())
+    settings = SynVidDataset(tiny_synvid, verify=False).settings
+    assert isinstance(settings, SynVidSettings) and settings.sigmas == saved["sigmas"] and settings.keep == "all"
+    old = SynVidSettings.from_json({k: v for k, v in saved.items() if k not in ("backbone", "architecture")}, path)
+    assert (old.backbone, old.architecture, old.sigmas) == (DEFAULT_BACKBONE, None, saved["sigmas"])
+    for bad, message in (({**saved, "bogus": 1}, "unknown bogus"),
+                         ({k: v for k, v in saved.items() if k != "guidance"}, "no guidance"),
+                         ({**saved, "sigmas": saved["sigmas"][::-1]}, "not the ones its settings give"),
+                         ({**saved, "kept_indices": [0]}, "not the ones its settings give"),
+                         ({**saved, "guidance": -1.0}, "guidance must be")):
+        with pytest.raises(SynVidError, match=message) as err:
+            SynVidSettings.from_json(bad, path)
+        assert str(err.value).startswith(str(path))

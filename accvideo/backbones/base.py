@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -20,6 +20,10 @@ from accvideo.backbones.conditioning import Cond
 from accvideo.backbones.pipeline_folder import link_pipeline_parts, student_scheduler
 from accvideo.schedules import model_timesteps
 from accvideo.settings import SamplingSettings, relative_path
+
+
+if TYPE_CHECKING:  # annotations only: SynVid reads its samples through a backbone, so it is never imported here
+    from accvideo.synvid.settings import SynVidSettings
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -75,7 +79,7 @@ class Backbone(Protocol):
 
     @classmethod
     def stored_conditioning(cls, sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...],
-                            settings: dict) -> tuple[Cond, Cond]:
+                            settings: SynVidSettings) -> tuple[Cond, Cond]:
         """A SynVid sample's stored tensors -> (text, condition) as velocity() reads them."""
 
     # -- instance level --
@@ -273,7 +277,7 @@ class DiffusersBackbone:
 
     @classmethod
     def stored_conditioning(cls, sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...],
-                            settings: dict) -> tuple[Cond, Cond]:
+                            settings: SynVidSettings) -> tuple[Cond, Cond]:
         """text_* fields as the text (a dict when more than the states), the others (I2V condition latent,
         image tokens) as the condition, or None."""
         cond_keys = [k for k in extra_fields if not k.startswith("text_")]

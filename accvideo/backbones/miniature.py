@@ -11,6 +11,7 @@ one mask channel (B, C + 1, f, h, w). Zeros for T2V.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,10 @@ from accvideo.backbones.conditioning import Cond, to
 from accvideo.latents import decode_latents, encode_clips
 from accvideo.models.teacher import architecture
 from accvideo.settings import SamplingSettings, relative_path
+
+
+if TYPE_CHECKING:  # annotations only: SynVid reads its samples through a backbone, so it is never imported here
+    from accvideo.synvid.settings import SynVidSettings
 
 
 class MiniatureBackbone:
@@ -95,12 +100,12 @@ class MiniatureBackbone:
 
     @classmethod
     def stored_conditioning(cls, sample: dict[str, torch.Tensor], extra_fields: tuple[str, ...],
-                            settings: dict) -> tuple[Cond, Cond]:
+                            settings: SynVidSettings) -> tuple[Cond, Cond]:
         """Its text (states (L, D), or the HunyuanVideo class's dict with mask and pooled vector) and the I2V
         condition rebuilt from first_latent in the layout of the teacher's architecture."""
         lat = sample["latents"]
         first = sample["first_latent"][None] if bool(sample["i2v"].item()) else None
-        arch = architecture(settings.get("architecture") or "WanTransformer3DModel")
+        arch = architecture(settings.architecture or "WanTransformer3DModel")
         return stored_text(sample, extra_fields), arch.condition(first, (1, *lat.shape[1:]))[0]
 
     def with_decoder(self, teacher) -> MiniatureBackbone:

@@ -130,7 +130,7 @@ def run_misdrawn(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     dataset = SynVidDataset(args.synvid, verify=False)
-    gen = VideoGenerator.from_folder(dataset.settings["teacher"])
+    gen = VideoGenerator.from_folder(dataset.settings.teacher)
     lines = ids_file(misdrawn(gen, dataset), dataset, args.synvid)
     out.write_text("\n".join(lines) + "\n")
     print(lines[0])

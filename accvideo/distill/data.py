@@ -7,8 +7,11 @@ from pathlib import Path
 import torch
 
 from accvideo.backbones import conditioning
+from accvideo.distill.config import DistillConfig
+from accvideo.schedules import TEACHER_STEPS
 from accvideo.synvid.dataset import SynVidDataset
 from accvideo.training.loop import step_generator
+
 
 def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str, every_step: bool = False) -> list[int]:
     """Indices into a dataset's stored sigmas for the m + 1 key timesteps of a schedule.
@@ -37,21 +40,18 @@ def schedule_indices(dataset_sigmas: torch.Tensor, m: int, schedule: str, every_
     raise ValueError(f"unknown schedule {schedule!r}")
 
 
-def key_sigmas(config: dict, teacher=None) -> list[float]:
-    """The key sigmas t'_m = 1 .. t'_0 = 0 of a distillation run, from its saved config (distill_config.json);
-    `teacher` is its ModelFolder when already open."""
-    if config["data_kind"] == "real":
+def key_sigmas(config: DistillConfig, teacher=None, teacher_steps: int = TEACHER_STEPS) -> list[float]:
+    """The key sigmas t'_m = 1 .. t'_0 = 0 of a distillation run, from its config; `teacher` is its ModelFolder
+    when already open, `teacher_steps` the n of a real-data run's grid (runs before it was fixed recorded theirs)."""
+    if config.data_kind == "real":
         from accvideo.backbones.registry import ModelFolder
         from accvideo.schedules import flow_sigmas, key_indices
 
-        from accvideo.schedules import TEACHER_STEPS
-
-        n = config.get("teacher_steps", TEACHER_STEPS)  # recorded by runs before the teacher's grid was fixed at n
-        grid = flow_sigmas(n, (teacher or ModelFolder.open(config["teacher"])).settings.shift)
-        return grid[key_indices(n, student_steps(config["student_steps"], None))].float().tolist()
-    dataset = SynVidDataset(config["data"], verify=False)
-    m = student_steps(config.get("student_steps"), dataset)
-    return dataset.sigmas[dataset_key_indices(dataset, m, config["schedule"])].float().tolist()
+        grid = flow_sigmas(teacher_steps, (teacher or ModelFolder.open(config.teacher)).settings.shift)
+        return grid[key_indices(teacher_steps, student_steps(config.student_steps, None))].float().tolist()
+    dataset = SynVidDataset(config.data, verify=False)
+    m = student_steps(config.student_steps, dataset)
+    return dataset.sigmas[dataset_key_indices(dataset, m, config.schedule)].float().tolist()
 
 
 def read_ids(path: str) -> frozenset[int]:
@@ -74,12 +74,12 @@ def student_steps(requested: int | None, dataset: SynVidDataset | None) -> int:
     """A run's m: as asked (--student-steps), else its SynVid's own, else (the real-data baseline) the paper's 5."""
     from accvideo.schedules import STUDENT_STEPS
 
-    return requested or (dataset.settings["student_steps"] if dataset is not None else STUDENT_STEPS)
+    return requested or (dataset.settings.student_steps if dataset is not None else STUDENT_STEPS)
 
 
 def dataset_key_indices(dataset: SynVidDataset, m: int, schedule: str) -> list[int]:
     """schedule_indices for a SynVid dataset (any m when it stores every teacher step)."""
-    return schedule_indices(dataset.sigmas, m, schedule, every_step=dataset.settings.get("keep") == "all")
+    return schedule_indices(dataset.sigmas, m, schedule, every_step=dataset.settings.keep == "all")
 
 
 class KeyBatches:

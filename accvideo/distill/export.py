@@ -52,22 +52,29 @@ def export_checkpoint(run: Path, folder: Path | None = None) -> Path:
     Writes to `folder` (default: run/checkpoint-student); the run itself is left untouched and can resume.
     """
     from accvideo.backbones.registry import ModelFolder
+    from accvideo.distill.config import DistillConfig
     from accvideo.distill.data import key_sigmas
     from accvideo.models.lora import new_student
+    from accvideo.schedules import TEACHER_STEPS
     from accvideo.training.state import load_checkpoint
 
     run = Path(run)
     config_file = run / "distill_config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"{run} is not a distillation run (no distill_config.json)")
-    config = json.loads(config_file.read_text())
+    saved = json.loads(config_file.read_text())  # as written: the student's training.json keeps the whole record
     state = load_checkpoint(run / "checkpoint-rank0.json")
-    teacher = ModelFolder.open(config["teacher"])
+    try:
+        config = DistillConfig.from_saved(saved)
+    except ValueError as err:
+        raise ValueError(f"{config_file}: {err}") from err
+    teacher = ModelFolder.open(config.teacher)
     backbone = teacher.load(load_parts=False)
     # the teacher's architecture (with the run's adapters, if any), then the checkpoint's weights
-    student = new_student(backbone.transformer, backbone.feature_blocks, config.get("lora_rank", 0))
+    student = new_student(backbone.transformer, backbone.feature_blocks, config.lora_rank)
     student.load_state_dict(state.get("ema") or state["student"])
-    sigmas = state.get("sigmas") or key_sigmas(config, teacher)
-    info = {"iterations": state["iter"], "distill_seconds": state["elapsed"], "config": config,
-            "data": config["data"], "from_checkpoint": str(run / "checkpoint-rank0.json")}
+    # a real-data run from before the teacher's grid was fixed recorded its own n
+    sigmas = state.get("sigmas") or key_sigmas(config, teacher, saved.get("teacher_steps", TEACHER_STEPS))
+    info = {"iterations": state["iter"], "distill_seconds": state["elapsed"], "config": saved,
+            "data": config.data, "from_checkpoint": str(run / "checkpoint-rank0.json")}
     return export_student(student, Path(folder) if folder else run / "checkpoint-student", teacher, sigmas, info)

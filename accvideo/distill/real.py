@@ -37,8 +37,8 @@ class RealClips:
     def __init__(self, root: str | Path, batch_size: int, seed: int, rank: int = 0, world: int = 1,
                  holdout: int = 0, verify: bool = True):
         self.dataset = SynVidDataset(root, verify=verify)
-        if self.dataset.settings.get("keep") != "clean":
-            raise SynVidError(f"{root} is not a set of real clips (keep {self.dataset.settings.get('keep')!r})")
+        if self.dataset.settings.keep != "clean":
+            raise SynVidError(f"{root} is not a set of real clips (keep {self.dataset.settings.keep!r})")
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
         self.n_train = len(self.dataset) - holdout  # the last `holdout` clips are kept for the heads' check
         if batch_size * world > self.n_train:

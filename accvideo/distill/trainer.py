@@ -141,8 +141,8 @@ class Distiller:
         from accvideo.schedules import flow_sigmas
 
         settings = self.dataset.settings
-        grid = flow_sigmas(settings["teacher_steps"], settings["shift"])
-        return TeacherSolver(self.backbone, self.backbone.transformer, grid, settings["guidance"], uncond)
+        grid = flow_sigmas(settings.teacher_steps, settings.shift)
+        return TeacherSolver(self.backbone, self.backbone.transformer, grid, settings.guidance, uncond)
 
     def real_clips(self, cfg: DistillConfig) -> RealClips:
         """--real-videos: encoded once into OUT/real-clips by the main process, read by every rank."""
@@ -157,7 +157,7 @@ class Distiller:
         from the teacher, trained at the student's lr."""
         from accvideo.distill.dmd import DistributionMatching
 
-        return DistributionMatching(self.backbone, self.dataset.settings["guidance"], uncond, cfg.lr)
+        return DistributionMatching(self.backbone, self.dataset.settings.guidance, uncond, cfg.lr)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"

@@ -10,29 +10,26 @@ import torch
 from safetensors import safe_open
 
 from accvideo.backbones.registry import backbone_class
-from accvideo.settings import DEFAULT_BACKBONE
+from accvideo.synvid.settings import SynVidError, SynVidSettings
 from accvideo.synvid.store import COMPLETE, FIELDS, MANIFEST, SETTINGS, field_names, sample_checksum
 
 FLOAT_FIELDS = ("latents", "text_states", "first_latent")
 HIST_BINS = (0, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200)  # prompt length bins in words (paper Fig. 5)
 
 
-class SynVidError(ValueError):
-    """A SynVid folder that is incomplete, corrupt or inconsistent; the message names the file."""
-
-
-def read_settings(root: Path) -> dict:
-    """synvid.json as a dict; SynVidError naming the file when it is missing or not a JSON object."""
+def read_settings(root: Path) -> SynVidSettings:
+    """synvid.json as SynVidSettings; SynVidError naming the file when it is missing, not a JSON object or not the
+    settings SynVid writes."""
     path = Path(root) / SETTINGS
     if not path.exists():
         raise SynVidError(f"{root} is not a SynVid folder (no {SETTINGS})")
     try:
-        settings = json.loads(path.read_text())
+        saved = json.loads(path.read_text())
     except ValueError as err:
         raise SynVidError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(settings, dict) or not isinstance(settings.get("samples"), int):
+    if not isinstance(saved, dict) or not isinstance(saved.get("samples"), int):
         raise SynVidError(f"{path}: not SynVid settings (no integer 'samples')")
-    return settings
+    return SynVidSettings.from_json(saved, path)
 
 
 def read_manifest(root: Path) -> list[dict]:
@@ -53,20 +50,20 @@ def read_manifest(root: Path) -> list[dict]:
         records.append(record)
     ids = Counter(r["id"] for r in records)
     settings = read_settings(root)
-    if sorted(ids) != list(range(settings["samples"])) or max(ids.values()) != 1:
-        raise SynVidError(f"{path}: ids are not exactly 0..{settings['samples'] - 1} once each")
+    if sorted(ids) != list(range(settings.samples)) or max(ids.values()) != 1:
+        raise SynVidError(f"{path}: ids are not exactly 0..{settings.samples - 1} once each")
     return sorted(records, key=lambda r: r["id"])
 
 
-def check_sample(sample: dict[str, torch.Tensor], record: dict, settings: dict, path: Path) -> None:
+def check_sample(sample: dict[str, torch.Tensor], record: dict, settings: SynVidSettings, path: Path) -> None:
     """Shapes, dtypes, finiteness and checksum of one sample; SynVidError naming the shard otherwise."""
     where = f"{path} (sample {record['id']})"
     missing = [f for f in FIELDS if f not in sample]
     if missing:
         raise SynVidError(f"{where}: missing {missing}")
     lat = sample["latents"]
-    if lat.ndim != 5 or lat.shape[0] != len(settings["sigmas"]) or lat.dtype != torch.float32:
-        raise SynVidError(f"{where}: latents {tuple(lat.shape)} {lat.dtype}, want ({len(settings['sigmas'])}, C, f, h, w)"
+    if lat.ndim != 5 or lat.shape[0] != len(settings.sigmas) or lat.dtype != torch.float32:
+        raise SynVidError(f"{where}: latents {tuple(lat.shape)} {lat.dtype}, want ({len(settings.sigmas)}, C, f, h, w)"
                           " float32")
     if sample["text_states"].ndim != 2 or sample["first_latent"].shape[1] != 1:
         raise SynVidError(f"{where}: text_states or first_latent has the wrong shape")
@@ -85,11 +82,11 @@ class SynVidDataset(torch.utils.data.Dataset):
         self.root = Path(root)
         self.settings = read_settings(self.root)
         self.records = read_manifest(self.root)
-        self.sigmas = torch.tensor(self.settings["sigmas"], dtype=torch.float32)
+        self.sigmas = torch.tensor(self.settings.sigmas, dtype=torch.float32)
         for name in sorted({r["shard"] for r in self.records}):
             if not (self.root / "shards" / name).exists():
                 raise SynVidError(f"{self.root / 'shards' / name}: shard file is missing")
-        self.backbone = self.settings.get("backbone", DEFAULT_BACKBONE)
+        self.backbone = self.settings.backbone
         self._reader = backbone_class(self.backbone)  # reads the stored conditioning back (stored_conditioning)
         self.extra_fields = self._extra_fields()
         if verify:
@@ -153,6 +150,6 @@ def dataset_info(root: Path) -> dict:
     hist = Counter(max(b for b in HIST_BINS if b <= w) for w in words)
     return {"samples": len(records), "tasks": dict(Counter(r["task"] for r in records)),
             "shards": len({r["shard"] for r in records}), "bytes": size, "bytes_per_sample": size / len(records),
-            "teacher": settings["teacher"], "teacher_steps": settings["teacher_steps"],
-            "key_sigmas": settings["sigmas"], "prompt_words_mean": sum(words) / len(words),
+            "teacher": settings.teacher, "teacher_steps": settings.teacher_steps,
+            "key_sigmas": settings.sigmas, "prompt_words_mean": sum(words) / len(words),
             "prompt_words_histogram": {f"{lo}+": hist[lo] for lo in HIST_BINS if hist[lo]}}

@@ -24,12 +24,11 @@ def specs_of(dataset, indices: list[int]) -> list:
     """The Shapes specs behind SynVid samples drawn with --shapes (training seeds in order, as shapes_requests)."""
     from accvideo.shapes import random_spec, split_seeds
 
-    source = dataset.settings.get("source", "")
-    if not source.startswith("shapes:"):
-        raise ValueError(f"{dataset.root} was not drawn from the Shapes world (source {source!r})")
-    seeds = split_seeds("train", len(dataset))
     s = dataset.settings
-    return [random_spec(seeds[i], s["height"], s["width"], s["frames"]) for i in indices]
+    if not s.source.startswith("shapes:"):
+        raise ValueError(f"{dataset.root} was not drawn from the Shapes world (source {s.source!r})")
+    seeds = split_seeds("train", len(dataset))
+    return [random_spec(seeds[i], s.height, s.width, s.frames) for i in indices]
 
 
 def bar_misses(gen, latents: torch.Tensor, specs) -> list[list[str]]:

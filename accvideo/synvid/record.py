@@ -5,20 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from accvideo.schedules import flow_sigmas, key_indices
+from accvideo.schedules import flow_sigmas
+from accvideo.synvid.settings import kept_indices
 from accvideo.synvid.sources import SampleRequest
-
-
-def kept_indices(teacher_steps: int, student_steps: int, keep: str) -> list[int]:
-    """Which points of the n + 1 point trajectory are stored: the m + 1 key ones, all, or (a set of real clips,
-    "clean") only the last, sigma 0."""
-    if keep == "key":
-        return key_indices(teacher_steps, student_steps)
-    if keep == "all":
-        return list(range(teacher_steps + 1))
-    if keep == "clean":
-        return [teacher_steps]
-    raise ValueError(f"--keep must be key or all, got {keep!r}")
 
 
 @torch.no_grad()
