@@ -96,6 +96,17 @@ def text(name: str, value, empty: bool = False) -> str:
     return value
 
 
+def saved_fields(cls: type, saved: dict, ignored: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """(keys no field of dataclass `cls` has, required fields absent) of a dict saved from it; `ignored` keys are
+    neither (records beside the fields, fields earlier versions had)."""
+    import dataclasses
+
+    fields = dataclasses.fields(cls)
+    unknown = sorted(set(saved) - {f.name for f in fields} - ignored)
+    missing = [f.name for f in fields if f.default is dataclasses.MISSING and f.name not in saved]
+    return unknown, missing
+
+
 def shared_fields(values: dict, label=lambda name: name) -> None:
     """The fields many configs hold, checked alike wherever they appear: seed, threads, batch_size
     (`label` turns a field name into what the person typed, e.g. a flag)."""

@@ -33,7 +33,8 @@ def recipe_flags(config: dict, recipe: str) -> list[str]:
     from accvideo.commands.common import flag
     from accvideo.distill.config import RECIPES, DistillConfig
 
-    defaults = {f: getattr(DistillConfig(data=None), f) for f in DistillConfig.__dataclass_fields__}
+    default = DistillConfig(data=None)
+    defaults = {f: getattr(default, f) for f in DistillConfig.__dataclass_fields__}
     base = {**defaults, **RECIPES[recipe]}
     # a field the student's config lacks came with a later version: the student trained without it (its default)
     target = {name: config.get(name, value) for name, value in defaults.items()}

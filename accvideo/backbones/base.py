@@ -83,9 +83,6 @@ class Backbone(Protocol):
         """A SynVid sample's stored tensors -> (text, condition) as velocity() reads them."""
 
     # -- instance level --
-    def with_decoder(self, teacher) -> Backbone:
-        """This backbone, able to decode (loads the VAE a transformer-only load skipped)."""
-
     def default_settings(self) -> SamplingSettings:
         """Steps, shift, guidance, sigmas and clip size this backbone samples with by default."""
 
@@ -283,10 +280,6 @@ class DiffusersBackbone:
         cond_keys = [k for k in extra_fields if not k.startswith("text_")]
         condition = {k: sample[k].float() for k in cond_keys} if cond_keys else None
         return stored_text(sample, extra_fields), condition
-
-    def with_decoder(self, teacher) -> DiffusersBackbone:
-        """Itself: the pipeline (and its VAE) loads on first use."""
-        return self
 
     def default_settings(self) -> SamplingSettings:
         """The pipeline folder's sampling settings."""

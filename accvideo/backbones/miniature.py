@@ -108,12 +108,6 @@ class MiniatureBackbone:
         arch = architecture(settings.architecture or "WanTransformer3DModel")
         return stored_text(sample, extra_fields), arch.condition(first, (1, *lat.shape[1:]))[0]
 
-    def with_decoder(self, teacher) -> MiniatureBackbone:
-        """A backbone with the teacher's VAE (loaded when this one skipped it)."""
-        if self.vae is not None:
-            return self
-        return MiniatureBackbone(self.transformer, self._vae(teacher), self.text_encoder, self.device, self.settings)
-
     def default_settings(self) -> SamplingSettings:
         return self.settings
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Literal
 
+# Fields of runs saved before d009dd6 that this version no longer has (tests/test_recipes.py REMOVED holds the values
+# they are fixed at now)
+REMOVED_FIELDS = frozenset({"ema", "disc_steps", "adv_loss", "head_norm", "noisy_layer", "clean_layer", "sample_every",
+                            "stop_at", "eval_every", "paraphrases", "paraphrase_prob", "onpolicy_guidance",
+                            "real_shapes", "disc_features", "queue_capacity", "max_loss", "max_rise", "teacher_steps",
+                            "onpolicy_steps", "lr_fake"})
 SHAPES_PREFIX = "shapes:"  # --real-videos shapes:N, the miniature's real clips: N rendered Shapes-world clips
 
 # Named recipes (`accvideo distill --recipe NAME`): the fields each sets; any flag given after --recipe overrides.
@@ -93,17 +99,14 @@ class DistillConfig:
         """The config a run saved (its distill_config.json, as any version wrote it), without the record of what its
         paths named and the options earlier versions had and this one removed; fields added since take their
         defaults. Paths are not checked. ValueError for a key no version wrote, a missing field or a bad value."""
-        removed = {"ema", "disc_steps", "adv_loss", "head_norm", "noisy_layer", "clean_layer", "sample_every",
-                   "stop_at", "eval_every", "paraphrases", "paraphrase_prob", "onpolicy_guidance", "real_shapes",
-                   "disc_features", "queue_capacity", "max_loss", "max_rise", "teacher_steps", "onpolicy_steps",
-                   "lr_fake"}  # removed in d009dd6; tests/test_recipes.py REMOVED holds the values they were fixed at
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(saved) - names - removed - {"identity"})
-        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in saved]
+        from accvideo import validation
+
+        unknown, missing = validation.saved_fields(cls, saved, REMOVED_FIELDS | {"identity"})
         if unknown:
             raise ValueError(f"not a saved distillation config (unknown {', '.join(unknown)})")
         if missing:
             raise ValueError(f"not a saved distillation config (no {', '.join(missing)})")
+        names = {f.name for f in fields(cls)}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in names})
 
     def resume_conflicts(self, saved: dict, identity: dict | None = None) -> list[str]:

@@ -8,7 +8,6 @@ that the stock pipeline class (`WanPipeline.from_pretrained(folder)`, ...) loads
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -33,16 +32,6 @@ def gathered_student(acc, student, backbone, lora_rank: int):
     model = new_student(backbone.transformer, backbone.feature_blocks, lora_rank)
     model.load_state_dict(state)
     return model
-
-
-def student_generator(transformer, teacher, sigmas: list[float], backbone):
-    """A VideoGenerator around an in-memory student (a copy: the trainee keeps its mode), for sample clips
-    during training; `backbone` is the teacher's loaded backbone, given its decoder when it has none."""
-    from accvideo.pipeline import VideoGenerator
-
-    gen = VideoGenerator.from_backbone(backbone.with_decoder(teacher), teacher.settings.for_student(sigmas))
-    gen.transformer = copy.deepcopy(transformer).eval()
-    return gen
 
 
 def export_checkpoint(run: Path, folder: Path | None = None) -> Path:

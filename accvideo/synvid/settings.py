@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from accvideo import validation
@@ -111,8 +111,7 @@ class SynVidSettings:
         """The settings in a synvid.json (`saved`, read from `path`) as any version wrote them: fields added since
         (backbone, architecture) take their defaults, the stored sigmas are kept. SynVidError naming the file for
         a key no version wrote, a missing or bad value, or kept indices and sigmas other than the settings give."""
-        unknown = sorted(set(saved) - {f.name for f in fields(cls)})
-        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in saved]
+        unknown, missing = validation.saved_fields(cls, saved)
         if unknown:
             raise SynVidError(f"{path}: not SynVid settings (unknown {', '.join(unknown)})")
         if missing:
