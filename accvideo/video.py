@@ -9,6 +9,9 @@ the model's own (the arrays), never a file read back.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,27 @@ def replace_file(tmp: Path, path: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, path)
+
+
+@contextmanager
+def ctrl_c_kept():
+    """A Ctrl-C while ffmpeg runs takes effect when it is done. imageio-ffmpeg forks ffmpeg with a preexec_fn,
+    and Python drops a KeyboardInterrupt raised in its after-fork hooks (it prints a traceback and goes on), so a
+    Ctrl-C at that moment was lost and the command ran to its end. Here a Ctrl-C is only noted, and raised as
+    KeyboardInterrupt when the block ends (the clip in progress is then not kept). Only in the main thread and over
+    Python's own handler (the studio has its own)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    seen = []
+    signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if seen:
+        raise KeyboardInterrupt
 
 
 def display_factor(height: int, width: int, min_side: int = MIN_SHORT_SIDE) -> int:
@@ -57,7 +81,7 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int = FPS, raw: bool = 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial.mp4")
     try:
-        with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=9, macro_block_size=16,
+        with ctrl_c_kept(), imageio.get_writer(tmp, fps=fps, codec="libx264", quality=9, macro_block_size=16,
                                 ffmpeg_params=["-pix_fmt", "yuv420p"], ffmpeg_log_level="error") as writer:
             for frame in frames:
                 writer.append_data(frame)
@@ -71,7 +95,7 @@ def read_mp4(path: str | Path) -> np.ndarray:
     """Read an mp4 into uint8 frames (F, H, W, 3)."""
     import imageio.v2 as imageio
 
-    with imageio.get_reader(path) as reader:
+    with ctrl_c_kept(), imageio.get_reader(path) as reader:
         return np.stack([np.asarray(f)[..., :3] for f in reader])
 
 

@@ -13,14 +13,48 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 300  # per cell; in FAST mode a whole notebook takes under a minute of CPU
+# The client's waits poll the kernel's sockets in one-second slices. pyzmq's asyncio poll can miss a reply's
+# wake-up and then returns it only when the whole wait (the cell timeout) runs out: notebooks 02 and 03 sat idle
+# 300 s each in `make test` (kernel and client idle, the reply read at the timeout's poll). A slice's end polls again.
 RUN_NOTEBOOK = """
 import sys
 from pathlib import Path
+from queue import Empty
+from time import monotonic
+
 import nbformat
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from traitlets import Type
+
+
+class SlicedChannel(AsyncZMQSocketChannel):
+    async def get_msg(self, timeout=None):
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            left = 1.0 if deadline is None else min(1.0, max(0.0, deadline - monotonic()))
+            if await self.socket.poll(int(left * 1000) or 1):
+                return await self._recv()
+            if deadline is not None and monotonic() >= deadline:
+                raise Empty
+
+
+class SlicedClient(AsyncKernelClient):
+    shell_channel_class = Type(SlicedChannel)
+    iopub_channel_class = Type(SlicedChannel)
+
+
+class SlicedManager(AsyncKernelManager):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.client_factory = SlicedClient
+
+
 source, executed, timeout = sys.argv[1:]
 nb = nbformat.read(source, as_version=4)
-NotebookClient(nb, timeout=int(timeout), kernel_name="python3",
+NotebookClient(nb, timeout=int(timeout), kernel_name="python3", kernel_manager_class=SlicedManager,
                resources={"metadata": {"path": str(Path(source).parent)}}).execute()
 nbformat.write(nb, executed)
 """
@@ -34,8 +68,7 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     # the python3 kernel resolves `python` through PATH: put this interpreter's (the venv's) bin first
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    # in a process of its own: after the studio's tests in the same worker (a Gradio server thread), the client's
-    # waits in this process stalled for minutes with the kernel idle
+    # in a process of its own, away from the worker's other tests (a Gradio server thread of the studio's tests)
     executed = tmp_path / path.name
     proc = subprocess.run([sys.executable, "-c", RUN_NOTEBOOK, str(path), str(executed), str(CELL_TIMEOUT_S)],
                           capture_output=True, text=True, timeout=10 * CELL_TIMEOUT_S)

@@ -169,3 +169,38 @@ def test_any_teacher_overrides_the_check(other_teachers, tiny_synvid, tmp_path, 
     code, err = cli_in_process(capsys, "distill", "--data", tiny_synvid, "--teacher", other_teachers["changed"],
                                "--out", tmp_path / "run", *DISTILL[:-1], "1", "--any-teacher")
     assert code == 0 and (tmp_path / "run" / "final").is_dir(), err[-2000:]
+
+
+CTRL_C_WHILE_FFMPEG_FORKS = """
+import os, signal, sys
+import numpy as np
+from accvideo.video import write_mp4
+
+sent = []
+
+
+def ctrl_c_once():  # a Ctrl-C that lands in Python's after-fork hook, as one can while ffmpeg starts
+    if not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))  # Python code after the signal: the handler runs here, inside the hook
+
+
+os.register_at_fork(after_in_parent=ctrl_c_once)
+frames = np.zeros((4, 64, 64, 3), np.uint8)
+try:
+    write_mp4(sys.argv[1], frames)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_while_ffmpeg_starts_is_not_lost(tmp_path):
+    """Python drops a KeyboardInterrupt raised in its after-fork hooks; imageio-ffmpeg forks with one. A Ctrl-C
+    then must still stop the command (it once ran to its end), and the clip being written is not kept."""
+    out = tmp_path / "clip.mp4"
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_WHILE_FFMPEG_FORKS, str(out)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "interrupted", proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the clip nor its partial file
