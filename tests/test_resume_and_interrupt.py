@@ -28,6 +28,12 @@ def one_line(err: str, kind: str) -> str:
     return lines[0]
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """A child's SIGINT back to its default, as a terminal gives a command: a test run started in the background
+    (`make test &`, nohup) ignores SIGINT, and a child would inherit that and never see the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_generate_prompts_keeps_the_finished_clips_and_says_so(tiny_model_dir, tmp_path):
     from accvideo.video import read_mp4
 
@@ -36,7 +42,7 @@ def test_ctrl_c_during_generate_prompts_keeps_the_finished_clips_and_says_so(tin
     out = tmp_path / "clips"
     proc = subprocess.Popen([sys.executable, "-m", "accvideo", "generate", "--model", str(tiny_model_dir), "--prompts",
                              str(prompts), "--steps", "4", "--output-dir", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_in_a_terminal)
     deadline = time.time() + 240
     while not (out / "0001.mp4").exists():
         assert proc.poll() is None and time.time() < deadline, proc.communicate()[1][-2000:]
@@ -200,7 +206,7 @@ def test_ctrl_c_while_ffmpeg_starts_is_not_lost(tmp_path):
     then must still stop the command (it once ran to its end), and the clip being written is not kept."""
     out = tmp_path / "clip.mp4"
     proc = subprocess.run([sys.executable, "-c", CTRL_C_WHILE_FFMPEG_FORKS, str(out)], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, preexec_fn=ctrl_c_as_in_a_terminal)
     assert proc.returncode == 0 and proc.stdout.strip() == "interrupted", proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the clip nor its partial file
