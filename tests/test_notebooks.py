@@ -4,33 +4,28 @@ figures (plotly figures also as PNG copies, which a code host shows)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
-
-import nbformat
-import pytest
-
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-CELL_TIMEOUT_S = 300  # per cell; in FAST mode a whole notebook takes under a minute of CPU
-# The client's waits poll the kernel's sockets in one-second slices. pyzmq's asyncio poll can miss a reply's
-# wake-up and then returns it only when the whole wait (the cell timeout) runs out: notebooks 02 and 03 sat idle
-# 300 s each in `make test` (kernel and client idle, the reply read at the timeout's poll). A slice's end polls again.
-RUN_NOTEBOOK = """
 import sys
 from pathlib import Path
 from queue import Empty
 from time import monotonic
 
 import nbformat
+import pytest
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from traitlets import Type
 
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+CELL_TIMEOUT_S = 300  # per cell; in FAST mode a whole notebook takes under a minute of CPU
+
 
 class SlicedChannel(AsyncZMQSocketChannel):
+    """A kernel channel whose waits poll in one-second slices. pyzmq's asyncio poll can miss a reply's wake-up
+    and then returns it only when the whole wait (the 300 s cell timeout) runs out: notebooks 02 and 03 sat idle
+    310 s each in a one-worker run (kernel and client idle, the reply read at the timeout's last poll)."""
+
     async def get_msg(self, timeout=None):
         deadline = None if timeout is None else monotonic() + timeout
         while True:
@@ -47,33 +42,25 @@ class SlicedClient(AsyncKernelClient):
 
 
 class SlicedManager(AsyncKernelManager):
+    """The kernel manager nbclient starts, handing out SlicedClient."""
+
     def __init__(self, **kw):
         super().__init__(**kw)
         self.client_factory = SlicedClient
 
 
-source, executed, timeout = sys.argv[1:]
-nb = nbformat.read(source, as_version=4)
-NotebookClient(nb, timeout=int(timeout), kernel_name="python3", kernel_manager_class=SlicedManager,
-               resources={"metadata": {"path": str(Path(source).parent)}}).execute()
-nbformat.write(nb, executed)
-"""
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("ACCVIDEO_FAST", "1")
     # One thread in the kernel: the toy and miniature models run tiny ops, and a kernel of two threads on a core
     # that another process is using spins in OpenMP (seen here: notebook 01's toy teacher 259 s instead of 7 s).
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     # the python3 kernel resolves `python` through PATH: put this interpreter's (the venv's) bin first
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    # in a process of its own, away from the worker's other tests (a Gradio server thread of the studio's tests)
-    executed = tmp_path / path.name
-    proc = subprocess.run([sys.executable, "-c", RUN_NOTEBOOK, str(path), str(executed), str(CELL_TIMEOUT_S)],
-                          capture_output=True, text=True, timeout=10 * CELL_TIMEOUT_S)
-    assert proc.returncode == 0, proc.stderr[-3000:]  # CellExecutionError on the first failing cell
-    nb = nbformat.read(executed, as_version=4)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", kernel_manager_class=SlicedManager,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()  # raises CellExecutionError on the first failing cell
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, errors
