@@ -39,9 +39,15 @@ def encode_clips(vae, clips: np.ndarray, batch_size: int = 16) -> torch.Tensor:
     return torch.cat(out)
 
 
+def decode_video(vae, latents: torch.Tensor) -> torch.Tensor:
+    """Normalised latents (B, C, f, h, w) -> float video (B, 3, 1 + 4 (f - 1), H, W), about [-1, 1], on the
+    latents' device; differentiable in the latents (the VAE's own weights stay as they are)."""
+    mean, std = (s.to(latents.device) for s in _stats(vae, latents.ndim))
+    z = latents.float() * std + mean
+    return vae.decode(z.to(vae.device, vae.dtype)).sample.to(latents.device)
+
+
 @torch.no_grad()
 def decode_latents(vae, latents: torch.Tensor) -> np.ndarray:
     """Normalised latents (B, C, f, h, w) -> uint8 clips (B, 1 + 4 (f - 1), H, W, 3)."""
-    mean, std = _stats(vae, latents.ndim)
-    z = latents.float().cpu() * std + mean
-    return to_pixels(vae.decode(z.to(vae.device, vae.dtype)).sample)
+    return to_pixels(decode_video(vae, latents.float().cpu()))

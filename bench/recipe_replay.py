@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-PATHS = ("data", "exclude", "out", "teacher", "real_videos")  # given on the command line, not read from the card
+PATHS = ("data", "exclude", "out", "teacher", "real_videos", "init")  # given on the command line, not read from the card
 BOOKKEEPING = ("threads", "iters", "checkpoint_every")  # do not change what is logged
 
 
@@ -72,7 +72,7 @@ def differences(shipped: list[dict], replayed: list[dict]) -> list[str]:
 
 
 def replay(student: str, recipe: str, data: str, exclude: str | None, teacher: str, rows: int, threads: int,
-           work: Path) -> list[str]:
+           work: Path, init: str | None = None) -> list[str]:
     """Train the replay into `work` and compare; returns the differences (none: the recipe reproduces it)."""
     config = json.loads((ASSETS / student / "training.json").read_text())["config"]
     m = config["student_steps"] or 5
@@ -80,6 +80,8 @@ def replay(student: str, recipe: str, data: str, exclude: str | None, teacher: s
            "--teacher", teacher, "--out", str(work), "--iters", str(math.ceil(rows / m)), "--threads", str(threads)]
     if exclude:
         cmd += ["--exclude", exclude]
+    if init:  # a refined student: the one it started from; its SynVid may be another sampler's
+        cmd += ["--init", init, "--any-teacher"]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     return differences(logged_rows(ASSETS / student / "losses.csv", rows), logged_rows(work / "losses-rank0.csv", rows))
@@ -92,12 +94,13 @@ def main() -> None:
     p.add_argument("--data", required=True, help="the student's SynVid")
     p.add_argument("--exclude", help="the --exclude file the student was trained with")
     p.add_argument("--teacher", default="teacher")
+    p.add_argument("--init", help="the student a refined student started from (its card names it)")
     p.add_argument("--rows", type=int, default=20, help="logged rows (inner steps) to compare")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="replay-") as work:
         diffs = replay(args.student, args.recipe, args.data, args.exclude, args.teacher, args.rows, args.threads,
-                       Path(work) / "run")
+                       Path(work) / "run", args.init)
     for line in diffs:
         print(line)
     print(f"{args.student}: the first {args.rows} logged rows {'differ' if diffs else 'are equal'} under "

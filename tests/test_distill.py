@@ -155,6 +155,22 @@ def test_generate_with_exported_student(tiny_synvid, tiny_model_dir, tmp_path):
     assert read_mp4(out).shape == (17, 256, 256, 3)  # written enlarged 4x
 
 
+def test_init_starts_the_student_from_a_student_folder(tiny_synvid, tiny_model_dir, tmp_path):
+    """--init: a run refines a given student (its weights, not the teacher's, are beta at iteration 0)."""
+    from diffusers import WanTransformer3DModel
+
+    from accvideo.distill.trainer import Distiller, distill
+
+    final = distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "s", iters=1))
+    shipped = WanTransformer3DModel.from_pretrained(final).state_dict()
+    teacher = WanTransformer3DModel.from_pretrained(tiny_model_dir).state_dict()
+    start = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "r", init=str(final))).student_model().state_dict()
+    assert all(torch.equal(start[k], shipped[k]) for k in shipped)
+    assert any(not torch.equal(start[k], teacher[k]) for k in teacher)
+    with pytest.raises(ValueError, match="choose one"):
+        cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", init=str(final), lora_rank=2)
+
+
 def test_lora_student_trains_adapters_only_resumes_and_ships_them(tiny_synvid, tiny_model_dir, tmp_path):
     """--lora-rank: only the adapters move (the teacher's weights stay in the student), resume is bit-exact, and the
     export is a small adapter file that `accvideo generate` fuses onto the teacher, equal to the trained student."""

@@ -1,6 +1,7 @@
 """Real clips on the heads' real side: encoded once (Shapes world or a folder of videos), read at t'_k, resumable."""
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -130,3 +131,54 @@ def test_distribution_matching_gradient_and_a_run_that_resumes_bit_exact(tiny_sy
 
     teacher = WanTransformer3DModel.from_pretrained(tiny_model_dir).state_dict()
     assert any(not torch.equal(a["dmd"]["fake"][k], teacher[k]) for k in teacher)  # f_psi moved off the teacher
+
+
+def test_the_real_score_and_the_onpolicy_target_use_the_teachers_own_cfg_scale(tiny_synvid, tiny_model_dir, tmp_path):
+    """A SynVid recorded by another sampler (a student, without CFG) still gets the teacher's CFG in the real score
+    and in the on-policy target."""
+    import json
+    import shutil
+
+    from accvideo.distill.trainer import Distiller
+
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir.parent, root)
+    settings = json.loads((root / tiny_model_dir.name / "accvideo.json").read_text())
+    (root / tiny_model_dir.name / "accvideo.json").write_text(json.dumps({**settings, "guidance": 2.0}))
+    trainer = Distiller(cfg(tiny_synvid, root / tiny_model_dir.name, tmp_path / "a", real_videos=None, dmd=1.0,
+                            onpolicy=1.0))
+    assert trainer.dataset.settings.guidance == 3.0 and trainer.dmd.guidance == trainer.solver.guidance == 2.0
+
+
+def test_pixel_critic_reads_decoded_frames_and_a_run_resumes_bit_exact(tiny_synvid, tiny_model_dir, tmp_path):
+    from accvideo.distill.pixels import PixelCritic
+    from accvideo.distill.trainer import Distiller, distill
+    from accvideo.latents import decode_latents, decode_video, to_pixels
+    from accvideo.training.state import load_checkpoint
+
+    assert PixelCritic()(torch.zeros(2, 3, 17, 64, 64)).shape == (2, 1, 5, 8, 8)  # patch logits
+    trainer = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "a", pixel_adv=0.5))
+    assert trainer.adversary.real is None and trainer.real is not None  # the heads keep SynVid; the critic reads clips
+    latents = torch.randn(1, *trainer.batches(0, 0)["latents"].shape[2:], requires_grad=True)
+    video = decode_video(trainer.pixels.vae, latents)  # (1, 3, F, H, W), differentiable in the latents
+    assert np.array_equal(to_pixels(video), decode_latents(trainer.pixels.vae, latents.detach()))
+    video.square().mean().backward()
+    assert latents.grad.abs().sum() > 0 and all(p.grad is None for p in trainer.pixels.vae.parameters())
+    trainer.run()
+    rows = list(csv.DictReader(open(tmp_path / "a" / "losses-rank0.csv")))
+    # the critic's losses on k = 0 only (the clean output); a fresh critic is near ln 2 on either side
+    assert all((float(r["pixel_gen"]) > 0) == (r["k"] == "0") for r in rows)
+    assert all((float(r["pixel_disc"]) > 0) == (r["k"] == "0") for r in rows)
+    assert abs(float(rows[1]["pixel_disc"]) - math.log(2)) < 0.2
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", pixel_adv=0.5, iters=1))
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "b", pixel_adv=0.5), resume=True)
+    a, b = (load_checkpoint(tmp_path / run / "checkpoint-rank0.json") for run in ("a", "b"))
+    for key in ("student", "heads"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
+    assert all(torch.equal(a["pixels"]["critic"][k], b["pixels"]["critic"][k]) for k in a["pixels"]["critic"])
+    plain = Distiller(cfg(tiny_synvid, tiny_model_dir, tmp_path / "plain", real_videos=None))
+    plain.run()
+    p = load_checkpoint(tmp_path / "plain" / "checkpoint-rank0.json")
+    assert any(not torch.equal(a["student"][k], p["student"][k]) for k in p["student"])  # the critic moved it
+    with pytest.raises(ValueError, match="name them with --real-videos"):
+        cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", pixel_adv=1.0, real_videos=None)

@@ -12,15 +12,43 @@ from accvideo.distill.losses import discriminator_loss, generator_loss
 from accvideo.distill.real import RealClips
 
 
-class Adversary:
+class Discriminator:
+    """A discriminator network and its AdamW (betas 0, 0.99), prepared by `acc`, under two checkpoint keys."""
+
+    keys = ("net", "opt")  # the checkpoint's keys for the network and its optimiser
+
+    def __init__(self, acc, net: torch.nn.Module, lr: float):
+        self.acc = acc
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
+        self.net, self.opt = acc.prepare(net, opt)
+
+    def step(self) -> None:
+        """Update the network with the gradients its backward pass gathered."""
+        self.opt.step()
+        self.zero_grad()
+
+    def zero_grad(self) -> None:
+        """Drop its gradients (the student's generator pass leaves some: it must not move the discriminator)."""
+        self.opt.zero_grad(set_to_none=True)
+
+    def state_dict(self) -> dict:
+        return {self.keys[0]: self.acc.unwrap_model(self.net).state_dict(), self.keys[1]: self.opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.acc.unwrap_model(self.net).load_state_dict(state[self.keys[0]])
+        self.opt.load_state_dict(state[self.keys[1]])
+
+
+class Adversary(Discriminator):
     """H_0 .. H_{m-1} (or one shared head) over TeacherFeatures of `backbone`'s transformer, prepared by `acc`."""
 
+    keys = ("heads", "opt_h")
+
     def __init__(self, acc, backbone, m: int, single_head: bool, lr: float, lambda_adv: float, grad_accum: int):
-        self.acc, self.lambda_adv, self.grad_accum = acc, lambda_adv, grad_accum
+        self.lambda_adv, self.grad_accum = lambda_adv, grad_accum
         self.features = TeacherFeatures(backbone.transformer, backbone)  # Eq. 8's feature extractor
-        heads = Heads(m, self.features.dim, single=single_head)
-        opt = torch.optim.AdamW(heads.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
-        self.heads, self.opt = acc.prepare(heads, opt)
+        super().__init__(acc, Heads(m, self.features.dim, single=single_head), lr)
+        self.heads = self.net
         self.real: RealClips | None = None  # real clips instead of SynVid on the real side (set by the trainer)
 
     def logits(self, latent: torch.Tensor, k: int, sigma: float, text, condition) -> torch.Tensor:
@@ -54,16 +82,4 @@ class Adversary:
 
     def step(self) -> None:
         """H_k <- Update(H_k, lambda L_adv) with the gradients backward() gathered."""
-        self.opt.step()
-        self.zero_grad()
-
-    def zero_grad(self) -> None:
-        """Drop the heads' gradients (the student's generator pass leaves some: it must not move the heads)."""
-        self.opt.zero_grad(set_to_none=True)
-
-    def state_dict(self) -> dict:
-        return {"heads": self.acc.unwrap_model(self.heads).state_dict(), "opt_h": self.opt.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.acc.unwrap_model(self.heads).load_state_dict(state["heads"])
-        self.opt.load_state_dict(state["opt_h"])
+        super().step()

@@ -32,6 +32,7 @@ class DistillConfig:
 
     data: str | None  # SynVid folder (the student's only data); a teacher-data file with data_kind real
     teacher: str = "teacher"  # teacher model folder (frozen feature extractor; the student starts from it)
+    init: str | None = None  # start the student from this model folder's weights instead (a student to refine; ours)
     out: str = "runs/distill"  # run folder: checkpoints, losses-rank*.csv, heads.csv, final/
     iters: int = 200  # outer iterations; each runs the m key intervals k = m-1 .. 0 once (Algorithm 1, line 5)
     lr: float = 5e-5  # student AdamW lr (paper: 5e-6 for the 13B HunyuanVideo)
@@ -60,6 +61,10 @@ class DistillConfig:
     real_videos: str | None = None  # the heads' real side (ours): a folder of videos with NAME.txt captions beside
     #                                 them, or shapes:N for N rendered Shapes-world clips
     dmd: float = 0.0  # weight of distribution matching at the student's clean output (ours, distill/dmd.py); 0: off
+    pixel_adv: float = 0.0  # weight of a critic on decoded frames, real clips (--real-videos) against the student's
+    #                         clean outputs (ours, distill/pixels.py); with it the heads keep SynVid as real; 0: off
+    pixel_warmup: int = 0  # iterations in which the critic of --pixel-adv learns alone before the student gets its
+    #                        gradient (a fresh critic sits at chance for hundreds of steps while the student adapts)
 
     def __post_init__(self):
         from accvideo import validation
@@ -70,12 +75,15 @@ class DistillConfig:
         validation.seed("seed", self.seed)
         if self.student_steps is not None and self.student_steps < 1:
             raise ValueError(f"student_steps must be at least 1, got {self.student_steps}")
+        if self.pixel_warmup < 0:
+            raise ValueError(f"pixel_warmup must be >= 0, got {self.pixel_warmup}")
         if self.holdout < 0:
             raise ValueError(f"holdout must be >= 0, got {self.holdout}")
         for flag_name, value in {"--holdout": self.holdout, "--exclude": self.exclude}.items():
             if value and self.data_kind != "synvid":
                 raise ValueError(f"{flag_name} names SynVid samples; the real-data baseline has none")
-        queue_readers = {"--onpolicy": self.onpolicy, "--dmd": self.dmd, "--real-videos": self.real_videos}
+        queue_readers = {"--onpolicy": self.onpolicy, "--dmd": self.dmd, "--real-videos": self.real_videos,
+                         "--pixel-adv": self.pixel_adv}
         for flag_name, value in queue_readers.items():
             if value and (self.data_kind != "synvid" or not self.uses_adv):
                 raise ValueError(f"{flag_name} reads the latent queues or feeds the heads: it needs SynVid data and "
@@ -84,9 +92,14 @@ class DistillConfig:
             raise ValueError(f"onpolicy_keys must be distinct key intervals k >= 0, got {list(self.onpolicy_keys)}")
         if self.real_videos:
             real_clips_spec(self.real_videos)
+        if self.pixel_adv and not self.real_videos:
+            raise ValueError("--pixel-adv tells real clips from the student's: name them with --real-videos")
+        if self.init and self.lora_rank:
+            raise ValueError("--init starts every weight from a model folder; --lora-rank trains adapters on the "
+                             "teacher: choose one")
         if self.lora_rank < 0:
             raise ValueError(f"lora_rank must be 0 (all weights) or a rank >= 1, got {self.lora_rank}")
-        for name in ("lambda_adv", "onpolicy", "dmd"):
+        for name in ("lambda_adv", "onpolicy", "dmd", "pixel_adv"):
             validation.number(name, getattr(self, name), low=0.0)
         for name in ("lr", "lr_heads"):  # 0 would train nothing
             validation.number(name, getattr(self, name), above=0.0)
@@ -135,8 +148,8 @@ class DistillConfig:
 
     @property
     def uses_real(self) -> bool:
-        """Whether the heads' real side is real clips (--real-videos) instead of SynVid."""
-        return bool(self.real_videos)
+        """Whether the heads' real side is real clips (--real-videos without --pixel-adv) instead of SynVid."""
+        return bool(self.real_videos) and not self.pixel_adv
 
     @property
     def uses_traj(self) -> bool:

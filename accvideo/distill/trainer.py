@@ -24,6 +24,7 @@ from accvideo.distill.config import DistillConfig
 from accvideo.distill.data import KeyBatches, RealKeyBatches, read_ids, student_steps
 from accvideo.distill.export import gathered_student
 from accvideo.distill.adversary import Adversary
+from accvideo.distill.pixels import PixelAdversary
 from accvideo.distill.losses import trajectory_loss
 from accvideo.distill.queues import LatentQueues
 from accvideo.distill.real import REAL_FOLDER, RealClips, prepare_real_clips
@@ -34,7 +35,8 @@ from accvideo.training.loop import TrainLoop, step_generator
 from accvideo.training.state import LossLog, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from accvideo.validation import path_identity
 
-LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake"]
+LOG_FIELDS = ["iter", "k", "sigma", "traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake",
+              "pixel_gen", "pixel_disc", "pixel_real", "pixel_fake"]
 DMD_STREAM = 32452843  # seed offset of the distribution-matching draws (noise levels and noise)
 HEAD_FIELDS = ["k", "sigma", "logit_gap", "accuracy", "real_right", "fake_right"]  # heads.csv; its step = iteration
 QUEUE_CAPACITY = 64  # entries per latent queue
@@ -65,8 +67,10 @@ class Distiller:
         # the teacher's transformer only (the text encoder loads below when the empty prompt is needed)
         self.backbone = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype), load_parts=False)
         teacher = self.backbone.transformer
-        # the text encoder, loaded once when --onpolicy or --dmd encode the empty prompt at start-up, then dropped
-        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if cfg.onpolicy or cfg.dmd else None
+        # the text encoder and VAE, loaded once when --onpolicy or --dmd encode the empty prompt at start-up (then
+        # dropped) or --pixel-adv decodes the student's outputs
+        parts = cfg.onpolicy or cfg.dmd or cfg.pixel_adv
+        encoder = self.teacher.load(self.acc.device, LoadOptions(dtype=cfg.dtype)) if parts else None
         self.dataset, self.m, self.batches = self.key_batches(cfg)
         if cfg.onpolicy and any(k >= self.m for k in cfg.onpolicy_keys):
             raise ValueError(f"onpolicy_keys {list(cfg.onpolicy_keys)} names an interval this run lacks: "
@@ -74,6 +78,8 @@ class Distiller:
         self.sigmas = self.batches.sigmas.float()  # t'_m = 1 ... t'_0 = 0
         torch.manual_seed(cfg.seed)
         student = new_student(teacher, self.backbone.feature_blocks, cfg.lora_rank).train()  # line 1: beta <- theta
+        if cfg.init:  # ours: a student to refine instead of the teacher
+            student.load_state_dict(self.init_weights(cfg.init))
         if cfg.gradient_checkpointing:
             student.enable_gradient_checkpointing()
         uncond = self.empty_prompt(encoder) if cfg.onpolicy or cfg.dmd else None  # the teacher's CFG side
@@ -81,6 +87,8 @@ class Distiller:
         self.dmd = self.distribution_matching(cfg, uncond) if cfg.dmd else None
         self.adversary = Adversary(self.acc, self.backbone, self.m, cfg.single_head, cfg.lr_heads, cfg.lambda_adv,
                                    cfg.grad_accum)  # the heads' initial weights: the first draws after the seed
+        self.pixels = (PixelAdversary(self.acc, encoder.vae, cfg.lr_heads, cfg.pixel_adv, cfg.grad_accum)
+                       if cfg.pixel_adv else None)  # the critic's initial weights: drawn after the heads'
         trainable = [p for p in student.parameters() if p.requires_grad]  # all, or the LoRA adapters
         opt_s = torch.optim.AdamW(trainable, lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
         self.student, self.opt_s = self.acc.prepare(student, opt_s)
@@ -89,7 +97,9 @@ class Distiller:
         self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
         self.onpolicy_ref: dict[int, float] = {}  # each key interval's first on-policy loss (--traj-norm first)
         self.start(resume)
-        self.adversary.real = self.real_clips(cfg) if cfg.uses_real else None
+        real = self.real_clips(cfg) if cfg.real_videos else None
+        self.adversary.real = real if cfg.uses_real else None  # with --pixel-adv the real clips go to the critic
+        self.real = real
         self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
                            resume_step=self.start_iter * self.m if resume else None)
         self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
@@ -114,7 +124,7 @@ class Distiller:
         """Load the checkpoint to resume (refusing a changed setting), or refuse to overwrite one; record the
         run's settings with what each path names (a SynVid's content id, a file's hash, a resolved folder)."""
         cfg, ckpt = self.cfg, self.checkpoint_path()
-        identity = {name: path_identity(getattr(cfg, name)) for name in ("data", "exclude", "real_videos")}
+        identity = {name: path_identity(getattr(cfg, name)) for name in ("data", "exclude", "real_videos", "init")}
         identity["teacher"] = path_identity(str(self.teacher.path))
         if resume:
             saved = self.out / "distill_config.json"
@@ -129,6 +139,18 @@ class Distiller:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "distill_config.json").write_text(json.dumps({**asdict(cfg), "identity": identity}, indent=2))
 
+    def init_weights(self, folder: str) -> dict:
+        """--init: the transformer weights of a model folder of the teacher's architecture (a LoRA student's fused)."""
+        from accvideo.backbones.registry import ModelFolder
+
+        def architecture(config: dict) -> dict:
+            return {k: v for k, v in config.items() if not k.startswith("_") or k == "_class_name"}
+
+        model = ModelFolder.open(folder)
+        if architecture(model.transformer_config()) != architecture(self.teacher.transformer_config()):
+            raise ValueError(f"--init {folder} is not of the teacher's architecture ({self.teacher.path})")
+        return model.load(self.acc.device, load_parts=False).transformer.float().state_dict()
+
     @staticmethod
     def empty_prompt(encoder):
         """The empty prompt's text conditioning, encoded by `encoder` (a full teacher backbone)."""
@@ -136,13 +158,14 @@ class Distiller:
             return encoder.encode_text([""])
 
     def teacher_solver(self, cfg: DistillConfig, uncond):
-        """--onpolicy: the teacher's CFG solver on the SynVid's own grid and guidance, with empty prompt `uncond`."""
+        """--onpolicy: the teacher's CFG solver on the SynVid's own grid, with the teacher's own CFG scale (as
+        distribution_matching's) and empty prompt `uncond`."""
         from accvideo.distill.onpolicy import TeacherSolver
         from accvideo.schedules import flow_sigmas
 
         settings = self.dataset.settings
         grid = flow_sigmas(settings.teacher_steps, settings.shift)
-        return TeacherSolver(self.backbone, self.backbone.transformer, grid, settings.guidance, uncond)
+        return TeacherSolver(self.backbone, self.backbone.transformer, grid, self.teacher.settings.guidance, uncond)
 
     def real_clips(self, cfg: DistillConfig) -> RealClips:
         """--real-videos: encoded once into OUT/real-clips by the main process, read by every rank."""
@@ -153,11 +176,12 @@ class Distiller:
                          self.acc.num_processes, cfg.holdout, verify=self.acc.is_main_process)
 
     def distribution_matching(self, cfg: DistillConfig, uncond):
-        """--dmd: the teacher with the SynVid's CFG (empty prompt `uncond`) as the real score, a fake score model
-        from the teacher, trained at the student's lr."""
+        """--dmd: the teacher with its own CFG scale (its folder's; empty prompt `uncond`) as the real score, a fake
+        score model from the teacher, trained at the student's lr. The scale is the teacher's, not the SynVid's, so
+        that a SynVid recorded by another sampler (a student, without CFG) still matches the teacher's samples."""
         from accvideo.distill.dmd import DistributionMatching
 
-        return DistributionMatching(self.backbone, self.dataset.settings.guidance, uncond, cfg.lr)
+        return DistributionMatching(self.backbone, self.teacher.settings.guidance, uncond, cfg.lr)
 
     def checkpoint_path(self) -> Path:
         return self.out / f"checkpoint-rank{self.acc.process_index}.json"
@@ -172,7 +196,8 @@ class Distiller:
                 "iter": iteration, "elapsed": self.elapsed, "sigmas": self.sigmas.tolist(),
                 "loss_ref": {str(k): v for k, v in self.loss_ref.items()},
                 "onpolicy_ref": {str(k): v for k, v in self.onpolicy_ref.items()},
-                "dmd": self.dmd.state_dict() if self.dmd is not None else None}
+                "dmd": self.dmd.state_dict() if self.dmd is not None else None,
+                "pixels": self.pixels.state_dict() if self.pixels is not None else None}
 
     def _load(self, state: dict) -> None:
         self.acc.unwrap_model(self.student).load_state_dict(state["student"])
@@ -185,6 +210,8 @@ class Distiller:
         self.onpolicy_ref = {int(k): v for k, v in (state.get("onpolicy_ref") or {}).items()}
         if self.dmd is not None:
             self.dmd.load_state_dict(state["dmd"])
+        if self.pixels is not None:
+            self.pixels.load_state_dict(state["pixels"])
 
     def _student_pass(self, step: int, k: int) -> tuple[torch.Tensor, dict, tuple | None]:
         """Lines 7-21 on one micro-batch: the student's loss, its logs, and what the heads' update needs."""
@@ -203,7 +230,7 @@ class Distiller:
         else:
             x, x_text, x_cond = l_k1, text, cond
         v = self.backbone.velocity(self.student, x, t_k1, x_text, x_cond)  # s_beta at t'_{k+1}, both halves at once
-        logs = {"traj": 0.0, "gen": 0.0, "onpolicy": 0.0, "dmd": 0.0}
+        logs = {"traj": 0.0, "gen": 0.0, "onpolicy": 0.0, "dmd": 0.0, "pixel_gen": 0.0}
         loss = torch.zeros((), device=dev)
         if cfg.uses_traj:  # lines 9-10, Eq. 6
             l_traj = trajectory_loss(v[:b], l_k, l_k1, torch.tensor([t_k]), torch.tensor([t_k1])).mean()
@@ -221,6 +248,11 @@ class Distiller:
                 l_dmd = self.dmd.loss(l_gen, g_text, g_cond, self.dmd_generator(step)).mean()
                 loss = loss + cfg.dmd * l_dmd
                 logs["dmd"] = l_dmd.item()
+            if self.pixels is not None and k == 0 and step >= cfg.pixel_warmup * m * cfg.grad_accum:
+                # the student's decoded clean output against real clips, once the critic has had its warm-up
+                l_pix = self.pixels.generator_loss(l_gen)
+                loss = loss + cfg.pixel_adv * l_pix
+                logs["pixel_gen"] = l_pix.item()
         if self.solver is not None and (not cfg.onpolicy_keys or k in cfg.onpolicy_keys):
             # Eq. 6 from the student's own l^gen_{t'_{k+1}} (ours), on every key interval or the chosen ones
             target = self.solver(g_lat, t_k1, t_k, g_text, g_cond)
@@ -264,13 +296,20 @@ class Distiller:
         self.opt_s.step()
         self.opt_s.zero_grad(set_to_none=True)
         self.adversary.zero_grad()  # the generator pass must not move the heads
+        if self.pixels is not None:
+            self.pixels.zero_grad()  # nor the critic
         if cfg.uses_adv:
             for micro, disc_inputs in enumerate(pending):
                 logs[micro].update(self.adversary.backward(k, self.sigma(k), disc_inputs))  # line 22
                 if self.dmd is not None and k == 0:  # f_psi follows the student's clean outputs
                     logs[micro]["fake"] = self.dmd.update_fake(*disc_inputs[3:], self.dmd_generator(base + micro, True))
+                if self.pixels is not None and k == 0:  # the critic: real clips against the clean outputs
+                    real = self.real(base + micro, 0.0)[0].to(self.acc.device)
+                    logs[micro].update(self.pixels.backward(real, disc_inputs[3]))
             self.adversary.step()
-        keys = ["traj", "gen", "disc", "logit_real", "logit_fake", "onpolicy", "dmd", "fake"]
+            if self.pixels is not None and k == 0:
+                self.pixels.step()
+        keys = LOG_FIELDS[3:]
         return {key: sum(lg.get(key, 0.0) for lg in logs) / len(logs) for key in keys}
 
     def run(self, on_step: Callable[[dict[str, float]], None] | None = None) -> Path | None:
