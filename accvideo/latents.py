@@ -50,4 +50,4 @@ def decode_video(vae, latents: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def decode_latents(vae, latents: torch.Tensor) -> np.ndarray:
     """Normalised latents (B, C, f, h, w) -> uint8 clips (B, 1 + 4 (f - 1), H, W, 3)."""
-    return to_pixels(decode_video(vae, latents.float().cpu()))
+    return to_pixels(decode_video(vae, latents.cpu()))

@@ -180,5 +180,10 @@ def test_pixel_critic_reads_decoded_frames_and_a_run_resumes_bit_exact(tiny_synv
     plain.run()
     p = load_checkpoint(tmp_path / "plain" / "checkpoint-rank0.json")
     assert any(not torch.equal(a["student"][k], p["student"][k]) for k in p["student"])  # the critic moved it
+    # with the whole run as the critic's warm-up the student gets none of its gradient: the plain run's student
+    distill(cfg(tiny_synvid, tiny_model_dir, tmp_path / "w", pixel_adv=0.5, pixel_warmup=2))
+    w = load_checkpoint(tmp_path / "w" / "checkpoint-rank0.json")
+    assert all(torch.equal(w["student"][k], p["student"][k]) for k in p["student"])
+    assert any(not torch.equal(w["pixels"]["critic"][k], a["pixels"]["critic"][k]) for k in a["pixels"]["critic"])
     with pytest.raises(ValueError, match="name them with --real-videos"):
         cfg(tiny_synvid, tiny_model_dir, tmp_path / "x", pixel_adv=1.0, real_videos=None)

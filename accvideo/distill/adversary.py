@@ -40,7 +40,8 @@ class Discriminator:
 
 
 class Adversary(Discriminator):
-    """H_0 .. H_{m-1} (or one shared head) over TeacherFeatures of `backbone`'s transformer, prepared by `acc`."""
+    """H_0 .. H_{m-1} (or one shared head) over TeacherFeatures of `backbone`'s transformer, prepared by `acc`;
+    `step()` is line 22's H_k <- Update(H_k, lambda L_adv) with the gradients backward() gathered."""
 
     keys = ("heads", "opt_h")
 
@@ -48,8 +49,12 @@ class Adversary(Discriminator):
         self.lambda_adv, self.grad_accum = lambda_adv, grad_accum
         self.features = TeacherFeatures(backbone.transformer, backbone)  # Eq. 8's feature extractor
         super().__init__(acc, Heads(m, self.features.dim, single=single_head), lr)
-        self.heads = self.net
         self.real: RealClips | None = None  # real clips instead of SynVid on the real side (set by the trainer)
+
+    @property
+    def heads(self) -> torch.nn.Module:
+        """H_0 .. H_{m-1} (as prepared by `acc`)."""
+        return self.net
 
     def logits(self, latent: torch.Tensor, k: int, sigma: float, text, condition) -> torch.Tensor:
         """H_k's per-location logits for latents at t'_k = sigma."""
@@ -79,7 +84,3 @@ class Adversary(Discriminator):
         l_d = discriminator_loss(real, fake).mean()
         self.acc.backward(self.lambda_adv * l_d / self.grad_accum)
         return {"disc": l_d.item(), "logit_real": real.mean().item(), "logit_fake": fake.mean().item()}
-
-    def step(self) -> None:
-        """H_k <- Update(H_k, lambda L_adv) with the gradients backward() gathered."""
-        super().step()

@@ -47,7 +47,6 @@ class PixelAdversary(Discriminator):
         self.weight, self.grad_accum = weight, grad_accum
         self.vae = vae.eval().requires_grad_(False)
         super().__init__(acc, PixelCritic().to(acc.device), lr)  # drawn from the global generator: after the heads
-        self.critic = self.net
 
     def frames(self, latents: torch.Tensor) -> torch.Tensor:
         """Normalised latents (B, C, f, h, w) -> decoded video (B, 3, F, H, W), gradient kept."""
@@ -55,14 +54,14 @@ class PixelAdversary(Discriminator):
 
     def generator_loss(self, clean: torch.Tensor) -> torch.Tensor:
         """Eq. 7's generator side on the critic's logits for the student's decoded clean outputs, reduced."""
-        return generator_loss(self.critic(self.frames(clean))).mean()
+        return generator_loss(self.net(self.frames(clean))).mean()
 
     def backward(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
         """Eq. 7's discriminator side on one micro-batch of real and the student's (detached) clean latents;
         weight x the loss is back-propagated into the critic. Returns its loss and mean logits."""
         with torch.no_grad():
             video = torch.cat([self.frames(real), self.frames(fake)])  # (2B, 3, F, H, W)
-        real_logits, fake_logits = self.critic(video).chunk(2)
+        real_logits, fake_logits = self.net(video).chunk(2)
         loss = discriminator_loss(real_logits, fake_logits).mean()
         self.acc.backward(self.weight * loss / self.grad_accum)
         return {"pixel_disc": loss.item(), "pixel_real": real_logits.mean().item(),

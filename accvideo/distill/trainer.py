@@ -97,9 +97,8 @@ class Distiller:
         self.loss_ref: dict[int, float] = {}  # each key interval's first trajectory loss (the divergence guard)
         self.onpolicy_ref: dict[int, float] = {}  # each key interval's first on-policy loss (--traj-norm first)
         self.start(resume)
-        real = self.real_clips(cfg) if cfg.real_videos else None
-        self.adversary.real = real if cfg.uses_real else None  # with --pixel-adv the real clips go to the critic
-        self.real = real
+        self.real = self.real_clips(cfg) if cfg.real_videos else None
+        self.adversary.real = self.real if cfg.uses_real else None  # with --pixel-adv the real clips go to the critic
         self.log = LossLog(self.out / f"losses-rank{self.acc.process_index}.csv", LOG_FIELDS,
                            resume_step=self.start_iter * self.m if resume else None)
         self.head_log = (LossLog(self.out / "heads.csv", HEAD_FIELDS, resume_step=self.start_iter if resume else None)
